@@ -1,0 +1,60 @@
+/* Datasets: IDX (MNIST / Fashion-MNIST, raw or .gz), CIFAR-10 binary, and a
+ * seeded synthetic classification generator. All data lives in host memory as
+ * float features (row-major, n x dim) and int32 labels. */
+#ifndef CODEDTRAIN_DATA_H
+#define CODEDTRAIN_DATA_H
+
+#include <stdint.h>
+
+#include "codedtrain/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ct_dataset {
+    int n;       /* samples */
+    int dim;     /* features per sample */
+    int classes; /* labels are in [0, classes) */
+    float *x;    /* n * dim, row-major */
+    int32_t *y;  /* n */
+} ct_dataset;
+
+/* Default location of the Debian package dataset-fashion-mnist. */
+#define CT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* One IDX image file (magic 0x00000803, u8 pixels, scaled to [0,1]) and its
+ * label file (magic 0x00000801). Each path may be raw or gzip'd (detected by
+ * content, not by name). Errors: CT_ERR_IO (missing/unreadable), CT_ERR_FORMAT
+ * (wrong magic, truncated, count mismatch, label out of range), each naming the file. */
+ct_status ct_dataset_load_idx(const char *images_path, const char *labels_path, ct_dataset *out);
+
+/* A directory holding train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
+ * t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]. split: 1 train, 0 test. */
+ct_status ct_dataset_load_idx_dir(const char *dir, int train, ct_dataset *out);
+
+/* CIFAR-10 binary: a directory with data_batch_1..5.bin (train) or test_batch.bin
+ * (test); records of 1 label byte + 3072 pixel bytes, scaled to [0,1]. */
+ct_status ct_dataset_load_cifar10(const char *dir, int train, ct_dataset *out);
+
+/* Seeded synthetic classification: `classes` Gaussian clusters in `dim`
+ * dimensions (class means drawn from the seed, unit-variance noise scaled by
+ * `noise`); same arguments -> same data, bit for bit. */
+ct_status ct_dataset_synthetic(int n, int dim, int classes, double noise, uint64_t seed,
+                               ct_dataset *out);
+
+void ct_dataset_free(ct_dataset *d);
+
+/* Per-dataset scalar normalisation: compute mean and std over every feature of
+ * `ref` (the training set), then x = (x - mean) / std for each of the given sets. */
+typedef struct ct_norm { float mean, std; } ct_norm;
+ct_norm ct_dataset_norm_stats(const ct_dataset *ref);
+void ct_dataset_normalize(ct_dataset *d, ct_norm nm);
+
+/* Fisher-Yates permutation of idx[0..n) (filled with 0..n-1 first), by seed. */
+void ct_permutation(int32_t *idx, int n, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

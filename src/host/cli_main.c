@@ -1,0 +1,44 @@
+/* `codedtrain` front: subcommand dispatch, --help, --version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "host/cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "codedtrain %s: straggler-tolerant (gradient-coded) training of small neural networks\n"
+            "\n"
+            "usage: codedtrain <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  train    train a model (single worker or coded across workers)\n"
+            "  codes    inspect a gradient code: assignment, encoding, decode quality, bounds\n"
+            "\n"
+            "  codedtrain <command> --help   shows each command's options and examples\n"
+            "  codedtrain --version\n"
+            "\n"
+            "examples:\n"
+            "  codedtrain train --epochs 10 --log run.jsonl\n"
+            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n",
+            CT_VERSION_STRING);
+}
+
+int ct_cli_main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("codedtrain %s\n", CT_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "train")) return ct_cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "codes")) return ct_cli_codes(argc - 1, argv + 1);
+    fprintf(stderr, "codedtrain: unknown command '%s' (try codedtrain --help)\n", cmd);
+    return 2;
+}

@@ -1,0 +1,122 @@
+/* `codedtrain train`: flags -> ct_train_config -> ct_train_run. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codedtrain/train.h"
+#include "host/args.h"
+#include "host/cli.h"
+
+static void train_usage(FILE *f) {
+    fprintf(f,
+            "usage: codedtrain train [options]\n"
+            "\n"
+            "Trains an MLP with minibatch SGD and reports test accuracy per epoch.\n"
+            "\n"
+            "model and data:\n"
+            "  --model SPEC          mlp:784-256-10 (default), mlp:512-512 (hidden sizes only), logreg\n"
+            "  --dataset KIND        idx (default), cifar10, synthetic:N,DIM,CLASSES\n"
+            "  --data DIR            IDX or CIFAR-10 directory (default %s)\n"
+            "optimisation:\n"
+            "  --epochs E            epochs (default 5)\n"
+            "  --batch B             minibatch size (default 128)\n"
+            "  --lr LR               base learning rate (default 0.05)\n"
+            "  --lr-schedule S       constant (default), step:EPOCHS,GAMMA, cosine\n"
+            "  --momentum M          SGD momentum (default 0.9)\n"
+            "  --weight-decay WD     L2 weight decay (default 0)\n"
+            "  --seed S              seed for init, shuffling and synthetic data (default 1)\n"
+            "  --target-acc A        stop at the first epoch whose test accuracy reaches A\n"
+            "  --max-steps N         stop after N steps (benchmarks)\n"
+            "device and output:\n"
+            "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
+            "  --threads T           CPU BLAS threads (default: all cores)\n"
+            "  --log FILE            JSON Lines: one record per epoch and a final record\n"
+            "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
+            "\n"
+            "examples:\n"
+            "  codedtrain train --epochs 10 --log run.jsonl\n"
+            "  codedtrain train --model mlp:784-512-512-10 --device cpu --threads 2 --epochs 2\n"
+            "  codedtrain train --dataset synthetic:20000,64,10 --model mlp:128 --epochs 3\n"
+            "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n",
+            "/usr/share/datasets/fashion-mnist");
+}
+
+static ct_status parse_dataset(const char *s, ct_train_config *c) {
+    if (!strcmp(s, "idx") || !strcmp(s, "fashion-mnist") || !strcmp(s, "mnist")) c->dataset = CT_DATA_IDX;
+    else if (!strcmp(s, "cifar10")) c->dataset = CT_DATA_CIFAR10;
+    else if (!strncmp(s, "synthetic", 9)) {
+        c->dataset = CT_DATA_SYNTHETIC;
+        if (s[9] == ':') {
+            char extra;
+            if (sscanf(s + 10, "%d,%d,%d%c", &c->synth_n, &c->synth_dim, &c->synth_classes, &extra) != 3)
+                return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+        } else if (s[9]) {
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+        }
+    } else {
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected idx, cifar10 or synthetic:N,DIM,CLASSES", s);
+    }
+    return CT_OK;
+}
+
+static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, int *help) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
+        if (!strcmp(a, "--model")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->model = v; }
+        else if (!strcmp(a, "--dataset")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(parse_dataset(v, c)); }
+        else if (!strcmp(a, "--data")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->data_dir = v; }
+        else if (!strcmp(a, "--epochs")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
+        else if (!strcmp(a, "--batch")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
+        else if (!strcmp(a, "--lr")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }
+        else if (!strcmp(a, "--lr-schedule")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->lr_schedule = v; }
+        else if (!strcmp(a, "--momentum")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 0.999999, &c->momentum)); }
+        else if (!strcmp(a, "--weight-decay")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 1e3, &c->weight_decay)); }
+        else if (!strcmp(a, "--seed")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_u64(a, v, &c->seed)); }
+        else if (!strcmp(a, "--target-acc")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 1, &c->target_acc)); }
+        else if (!strcmp(a, "--max-steps")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->max_steps)); }
+        else if (!strcmp(a, "--device")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_device_kind_parse(v, &c->device)); }
+        else if (!strcmp(a, "--threads")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
+        else if (!strcmp(a, "--log")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->log_path = v; }
+        else if (!strcmp(a, "--progress")) {
+            CT_TRY(ct_arg_value(argc, argv, &i, &v));
+            if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
+            else if (!strcmp(v, "bar")) c->progress = CT_PROGRESS_BAR;
+            else if (!strcmp(v, "lines")) c->progress = CT_PROGRESS_LINES;
+            else if (!strcmp(v, "off")) c->progress = CT_PROGRESS_OFF;
+            else return CT_FAIL(CT_ERR_INVALID_ARG, "--progress '%s': expected auto, bar, lines or off", v);
+        } else {
+            return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain train --help)", a);
+        }
+    }
+    return CT_OK;
+}
+
+int ct_cli_train(int argc, char **argv) {
+    ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
+    int help = 0;
+    ct_status st = parse_train_flags(argc, argv, &cfg, &help);
+    if (help) {
+        train_usage(stdout);
+        return 0;
+    }
+    if (st != CT_OK) {
+        fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
+        return ct_status_exit_code(st);
+    }
+    ct_train_result res;
+    st = ct_train_run(&cfg, &res);
+    if (st != CT_OK) {
+        fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
+        return ct_status_exit_code(st);
+    }
+    if (cfg.progress != CT_PROGRESS_OFF) {
+        printf("final: test_acc %.4f  train_loss %.4f  epochs %d  steps %ld  time %.1fs  %.0f samples/s  device %s\n",
+               res.final_test_acc, res.final_train_loss, res.epochs_run, res.steps, res.time_s, res.samples_per_s,
+               res.device);
+        if (cfg.target_acc > 0) {
+            if (res.time_to_target_s >= 0) printf("reached target accuracy %.4f after %.1fs\n", cfg.target_acc, res.time_to_target_s);
+            else printf("did not reach target accuracy %.4f\n", cfg.target_acc);
+        }
+    }
+    return 0;
+}
