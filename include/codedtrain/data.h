@@ -1,6 +1,7 @@
 /* Datasets: IDX (MNIST / Fashion-MNIST, raw or .gz), CIFAR-10 binary, and a
  * seeded synthetic classification generator. All data lives in host memory as
- * float features (row-major, n x dim) and int32 labels. */
+ * float features (row-major, n x dim) and int32 labels. Every loader zeroes
+ * *out first and leaves it zeroed (nothing allocated) when it fails. */
 #ifndef CODEDTRAIN_DATA_H
 #define CODEDTRAIN_DATA_H
 
@@ -25,21 +26,26 @@ typedef struct ct_dataset {
 
 /* One IDX image file (magic 0x00000803, u8 pixels, scaled to [0,1]) and its
  * label file (magic 0x00000801). Each path may be raw or gzip'd (detected by
- * content, not by name). Errors: CT_ERR_IO (missing/unreadable), CT_ERR_FORMAT
- * (wrong magic, truncated, count mismatch, label out of range), each naming the file. */
+ * content, not by name). classes = 10. Errors: CT_ERR_IO (missing/unreadable),
+ * CT_ERR_FORMAT (wrong magic, truncated, trailing bytes, zero or absurd sizes,
+ * count mismatch, label >= 10), each naming the file. */
 ct_status ct_dataset_load_idx(const char *images_path, const char *labels_path, ct_dataset *out);
 
 /* A directory holding train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
- * t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]. split: 1 train, 0 test. */
+ * t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz] (the raw name is
+ * preferred when both exist). train: 1 train split, 0 test split. */
 ct_status ct_dataset_load_idx_dir(const char *dir, int train, ct_dataset *out);
 
 /* CIFAR-10 binary: a directory with data_batch_1..5.bin (train) or test_batch.bin
- * (test); records of 1 label byte + 3072 pixel bytes, scaled to [0,1]. */
+ * (test); records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32;
+ * features keep that order), scaled to [0,1]. */
 ct_status ct_dataset_load_cifar10(const char *dir, int train, ct_dataset *out);
 
 /* Seeded synthetic classification: `classes` Gaussian clusters in `dim`
  * dimensions (class means drawn from the seed, unit-variance noise scaled by
- * `noise`); same arguments -> same data, bit for bit. */
+ * `noise`); labels exactly balanced (n mod classes aside) and shuffled; same
+ * arguments -> same data, bit for bit. CT_ERR_INVALID_ARG unless n, dim >= 1,
+ * classes >= 2, noise finite and >= 0. */
 ct_status ct_dataset_synthetic(int n, int dim, int classes, double noise, uint64_t seed,
                                ct_dataset *out);
 
