@@ -23,10 +23,12 @@ typedef struct ct_mlp_spec {
     int sizes[CT_MLP_MAX_LAYERS + 1];
 } ct_mlp_spec;
 
-/* "mlp:784-256-10" (first and last sizes must match the data when given as
- * nonzero input_dim/classes), "mlp:256" (hidden sizes only; input and classes
- * from the data), "logreg" (no hidden layer). CT_ERR_INVALID_ARG naming the
- * string and the problem otherwise. */
+/* "mlp:784-256-10" (two or more sizes: the whole chain, input first, classes
+ * last; these must match the data when given as nonzero input_dim/classes),
+ * "mlp:256" (one size: a single hidden layer; input and classes from the data),
+ * "logreg" (no hidden layer; input and classes from the data). At most
+ * CT_MLP_MAX_LAYERS layers, every size in 1..1000000. CT_ERR_INVALID_ARG naming
+ * the string and the problem otherwise. */
 ct_status ct_mlp_spec_parse(const char *s, int input_dim, int classes, ct_mlp_spec *out);
 /* "784-256-10" into buf */
 void ct_mlp_spec_format(const ct_mlp_spec *spec, char *buf, size_t len);
@@ -45,7 +47,8 @@ ct_status ct_mlp_workspace_create(ct_backend *be, const ct_mlp_spec *spec, int m
                                   ct_mlp_workspace **out);
 void ct_mlp_workspace_destroy(ct_mlp_workspace *ws);
 
-/* Forward pass; *logits points into the workspace (batch x classes, device). */
+/* Forward pass; *logits points into the workspace (batch x classes, device),
+ * valid until the next forward or loss_grad on the same workspace. */
 ct_status ct_mlp_forward(ct_mlp_workspace *ws, const float *params, const float *x, int batch,
                          const float **logits);
 
