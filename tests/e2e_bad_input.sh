@@ -14,7 +14,7 @@ expect_fail() {
     "$bin" "$@" --log "$tmp/log.jsonl" >"$tmp/out" 2>"$tmp/err"
     local got=$?
     if [ "$got" != "$want" ]; then echo "FAIL: '$*' exited $got, expected $want"; cat "$tmp/err"; fails=$((fails+1)); return; fi
-    if ! grep -qE "$pattern" "$tmp/err"; then echo "FAIL: '$*' stderr lacks /$pattern/:"; cat "$tmp/err"; fails=$((fails+1)); return; fi
+    if ! grep -qE -- "$pattern" "$tmp/err"; then echo "FAIL: '$*' stderr lacks /$pattern/:"; cat "$tmp/err"; fails=$((fails+1)); return; fi
     if [ "$(wc -l <"$tmp/err")" -gt 2 ]; then echo "FAIL: '$*' printed more than one error:"; cat "$tmp/err"; fails=$((fails+1)); fi
     if [ -e "$tmp/log.jsonl" ]; then echo "FAIL: '$*' left a log file behind"; fails=$((fails+1)); fi
     echo "ok: $* -> $(head -1 "$tmp/err")"

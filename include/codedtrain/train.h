@@ -18,6 +18,8 @@ typedef enum ct_dataset_kind {
     CT_DATA_SYNTHETIC  /* seeded Gaussian clusters */
 } ct_dataset_kind;
 
+typedef enum ct_clock_kind { CT_CLOCK_REAL = 0, CT_CLOCK_VIRTUAL } ct_clock_kind;
+
 typedef enum ct_progress_mode { CT_PROGRESS_AUTO = 0, CT_PROGRESS_BAR, CT_PROGRESS_LINES, CT_PROGRESS_OFF } ct_progress_mode;
 
 /* Versioned: initialise with CT_TRAIN_CONFIG_INIT, then change what you need. */
@@ -39,17 +41,35 @@ typedef struct ct_train_config {
     int eval;                 /* evaluate test accuracy each epoch (1) */
     const char *log_path;     /* JSON Lines log (NULL: none) */
     ct_progress_mode progress;
+
+    /* ---- coded runtime (n workers) ---- */
+    int workers;              /* logical workers (1: plain single-worker SGD) */
+    const char *code;         /* scheme name (see ct_code_scheme_parse), "uncoded" by default */
+    int stragglers;           /* s: stragglers the code tolerates */
+    int load;                 /* d: partitions per worker (0: the scheme's default) */
+    int messages;             /* m: messages per worker (0: the scheme's default) */
+    double alpha;             /* partial recovery target (alpha codes) */
+    const char *straggle;     /* straggler model spec (NULL/"none") */
+    ct_clock_kind clock;      /* real or virtual time */
+    double deadline_ms;       /* stop waiting after this long (0: until decodable, with a safety cap) */
+    const char *policy;       /* "all" or "fastest-k" */
+    int k;                    /* fastest-k: results to wait for */
+    double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
+    int cancel_late;          /* cut the throttle of workers the master no longer needs */
+    int general_path;         /* force per-partition gradients + combine even when m == 1 */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
-#define CT_TRAIN_CONFIG_INIT                                                            \
-    {CT_TRAIN_CONFIG_VERSION, CT_DEVICE_AUTO, 0, "mlp:784-256-10", CT_DATA_IDX, NULL,   \
-     10000, 64, 10, 5, 128, 0.05, 0.9, 0.0, "constant", 1, 0.0, 0, 1, NULL,             \
-     CT_PROGRESS_AUTO}
+#define CT_TRAIN_CONFIG_INIT                                                                     \
+    {.version = CT_TRAIN_CONFIG_VERSION, .device = CT_DEVICE_AUTO, .model = "mlp:784-256-10",    \
+     .dataset = CT_DATA_IDX, .synth_n = 10000, .synth_dim = 64, .synth_classes = 10,             \
+     .epochs = 5, .batch = 128, .lr = 0.05, .momentum = 0.9, .lr_schedule = "constant",           \
+     .seed = 1, .eval = 1, .progress = CT_PROGRESS_AUTO, .workers = 1, .code = "uncoded",         \
+     .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1}
 
 typedef struct ct_train_result {
-    double time_s;            /* wall time of the training loop (evaluation included) */
-    double train_time_s;      /* wall time of the steps alone */
+    double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */
+    double train_time_s;      /* same as time_s (kept for callers of the first version) */
     double final_test_acc;
     double final_train_loss;
     double time_to_target_s;  /* < 0 when the target was not reached or not set */
@@ -57,6 +77,10 @@ typedef struct ct_train_result {
     double samples_per_s;     /* training samples / train_time_s */
     int epochs_run;
     char device[128];         /* what ran it, e.g. "cpu (2 threads)" */
+    double mean_wait_s;       /* master's mean wait per step for results */
+    double mean_step_s;       /* mean step time (clock of the run) */
+    long dropped;             /* worker results not used (late, dead or poisoned) */
+    double data_dropped;      /* mean fraction of the minibatch's partitions not recovered */
 } ct_train_result;
 
 /* Runs the whole training; prints progress to stdout as configured. */

@@ -3,8 +3,16 @@
 #ifndef CODEDTRAIN_CLI_H
 #define CODEDTRAIN_CLI_H
 
+#include "codedtrain/status.h"
+
 int ct_cli_main(int argc, char **argv);
 int ct_cli_train(int argc, char **argv);
 int ct_cli_codes(int argc, char **argv);
+int ct_cli_compare(int argc, char **argv);
+
+/* Parse one `train` flag at argv[*i] into c (advancing *i past its value);
+ * *matched = 0 when argv[*i] is not a train flag. Shared by train and compare. */
+struct ct_train_config;
+ct_status ct_cli_train_flag(int argc, char **argv, int *i, struct ct_train_config *c, int *matched);
 
 #endif

@@ -26,6 +26,23 @@ static void train_usage(FILE *f) {
             "  --seed S              seed for init, shuffling and synthetic data (default 1)\n"
             "  --target-acc A        stop at the first epoch whose test accuracy reaches A\n"
             "  --max-steps N         stop after N steps (benchmarks)\n"
+            "coded training (n workers):\n"
+            "  --workers N           logical workers (default 1)\n"
+            "  --code NAME           uncoded (default), ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
+            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm (codedtrain codes --help)\n"
+            "  --stragglers S        stragglers the code tolerates\n"
+            "  --load D              partitions per worker (approximate / partial codes)\n"
+            "  --messages M          messages per worker (partial-recovery codes)\n"
+            "  --alpha A             fraction to recover (partial-recovery codes)\n"
+            "  --straggle MODEL      none, slow:I,J@F, shifted-exp:SHIFT_MS,MEAN_MS, pareto:ALPHA,SCALE_MS,\n"
+            "                        bimodal:P,SLOW_MS, drop:I,J, trace:FILE; combine with '+'\n"
+            "  --clock C             real (default: wall time, real throttling) or virtual (deterministic)\n"
+            "  --deadline-ms D       stop waiting for workers after D ms (default: until decodable;\n"
+            "                        exact codes then give up after 60 s and report who never answered)\n"
+            "  --policy P            all (default) or fastest-k (with --k K)\n"
+            "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05)\n"
+            "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
+            "  --general-path        per-partition gradients + combine even when one message suffices\n"
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
@@ -36,7 +53,10 @@ static void train_usage(FILE *f) {
             "  codedtrain train --epochs 10 --log run.jsonl\n"
             "  codedtrain train --model mlp:784-512-512-10 --device cpu --threads 2 --epochs 2\n"
             "  codedtrain train --dataset synthetic:20000,64,10 --model mlp:128 --epochs 3\n"
-            "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n",
+            "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n"
+            "  codedtrain train --device cpu --workers 8 --code cyclic --stragglers 2 --straggle drop:3,5 --epochs 2\n"
+            "  codedtrain train --workers 16 --code frep --stragglers 3 --clock virtual \\\n"
+            "      --straggle shifted-exp:0,3.2 --target-acc 0.85 --log run.jsonl\n",
             "/usr/share/datasets/fashion-mnist");
 }
 
@@ -58,35 +78,71 @@ static ct_status parse_dataset(const char *s, ct_train_config *c) {
     return CT_OK;
 }
 
+ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, int *matched) {
+    int i = *ip;
+    const char *a = argv[i], *v = NULL;
+    *matched = 1;
+#define VALUE() CT_TRY(ct_arg_value(argc, argv, &i, &v))
+    if (!strcmp(a, "--model")) { VALUE(); c->model = v; }
+    else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); }
+    else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; }
+    else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
+    else if (!strcmp(a, "--batch")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
+    else if (!strcmp(a, "--lr")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }
+    else if (!strcmp(a, "--lr-schedule")) { VALUE(); c->lr_schedule = v; }
+    else if (!strcmp(a, "--momentum")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 0.999999, &c->momentum)); }
+    else if (!strcmp(a, "--weight-decay")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1e3, &c->weight_decay)); }
+    else if (!strcmp(a, "--seed")) { VALUE(); CT_TRY(ct_arg_u64(a, v, &c->seed)); }
+    else if (!strcmp(a, "--target-acc")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1, &c->target_acc)); }
+    else if (!strcmp(a, "--max-steps")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->max_steps)); }
+    else if (!strcmp(a, "--device")) { VALUE(); CT_TRY(ct_device_kind_parse(v, &c->device)); }
+    else if (!strcmp(a, "--threads")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
+    else if (!strcmp(a, "--log")) { VALUE(); c->log_path = v; }
+    else if (!strcmp(a, "--progress")) {
+        VALUE();
+        if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
+        else if (!strcmp(v, "bar")) c->progress = CT_PROGRESS_BAR;
+        else if (!strcmp(v, "lines")) c->progress = CT_PROGRESS_LINES;
+        else if (!strcmp(v, "off")) c->progress = CT_PROGRESS_OFF;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--progress '%s': expected auto, bar, lines or off", v);
+    }
+    /* coded runtime */
+    else if (!strcmp(a, "--workers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->workers)); }
+    else if (!strcmp(a, "--code")) { VALUE(); c->code = v; }
+    else if (!strcmp(a, "--stragglers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 0, 4096, &c->stragglers)); }
+    else if (!strcmp(a, "--load")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->load)); }
+    else if (!strcmp(a, "--messages")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 64, &c->messages)); }
+    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_double(a, v, -1e9, 1e9, &c->alpha)); }
+    else if (!strcmp(a, "--straggle")) { VALUE(); c->straggle = v; }
+    else if (!strcmp(a, "--clock")) {
+        VALUE();
+        if (!strcmp(v, "real")) c->clock = CT_CLOCK_REAL;
+        else if (!strcmp(v, "virtual")) c->clock = CT_CLOCK_VIRTUAL;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--clock '%s': expected real or virtual", v);
+    }
+    else if (!strcmp(a, "--deadline-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1e9, &c->deadline_ms)); }
+    else if (!strcmp(a, "--policy")) { VALUE(); c->policy = v; }
+    else if (!strcmp(a, "--k")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->k)); }
+    else if (!strcmp(a, "--unit-cost-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-9, 1e6, &c->unit_cost_ms)); }
+    else if (!strcmp(a, "--cancel-late")) {
+        VALUE();
+        if (!strcmp(v, "on")) c->cancel_late = 1;
+        else if (!strcmp(v, "off")) c->cancel_late = 0;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--cancel-late '%s': expected on or off", v);
+    }
+    else if (!strcmp(a, "--general-path")) { c->general_path = 1; }
+    else *matched = 0;
+#undef VALUE
+    *ip = i;
+    return CT_OK;
+}
+
 static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, int *help) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
-        if (!strcmp(a, "--model")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->model = v; }
-        else if (!strcmp(a, "--dataset")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(parse_dataset(v, c)); }
-        else if (!strcmp(a, "--data")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->data_dir = v; }
-        else if (!strcmp(a, "--epochs")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
-        else if (!strcmp(a, "--batch")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
-        else if (!strcmp(a, "--lr")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }
-        else if (!strcmp(a, "--lr-schedule")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->lr_schedule = v; }
-        else if (!strcmp(a, "--momentum")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 0.999999, &c->momentum)); }
-        else if (!strcmp(a, "--weight-decay")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 1e3, &c->weight_decay)); }
-        else if (!strcmp(a, "--seed")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_u64(a, v, &c->seed)); }
-        else if (!strcmp(a, "--target-acc")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_double(a, v, 0, 1, &c->target_acc)); }
-        else if (!strcmp(a, "--max-steps")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->max_steps)); }
-        else if (!strcmp(a, "--device")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_device_kind_parse(v, &c->device)); }
-        else if (!strcmp(a, "--threads")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
-        else if (!strcmp(a, "--log")) { CT_TRY(ct_arg_value(argc, argv, &i, &v)); c->log_path = v; }
-        else if (!strcmp(a, "--progress")) {
-            CT_TRY(ct_arg_value(argc, argv, &i, &v));
-            if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
-            else if (!strcmp(v, "bar")) c->progress = CT_PROGRESS_BAR;
-            else if (!strcmp(v, "lines")) c->progress = CT_PROGRESS_LINES;
-            else if (!strcmp(v, "off")) c->progress = CT_PROGRESS_OFF;
-            else return CT_FAIL(CT_ERR_INVALID_ARG, "--progress '%s': expected auto, bar, lines or off", v);
-        } else {
-            return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain train --help)", a);
-        }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { *help = 1; return CT_OK; }
+        int matched = 0;
+        CT_TRY(ct_cli_train_flag(argc, argv, &i, c, &matched));
+        if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain train --help)", argv[i]);
     }
     return CT_OK;
 }

@@ -20,7 +20,7 @@ const char *ct_status_str(ct_status s) {
     case CT_ERR_NCCL: return "NCCL error";
     case CT_ERR_MPI: return "MPI error";
     case CT_ERR_NOT_DECODABLE: return "not decodable";
-    case CT_ERR_TIMEOUT: return "deadline passed";
+    case CT_ERR_TIMEOUT: return "workers did not answer in time";
     case CT_ERR_NUMERIC: return "non-finite values";
     case CT_ERR_UNSUPPORTED: return "unsupported";
     case CT_ERR_INTERNAL: return "internal error";

@@ -1,5 +1,6 @@
-/* Single-worker minibatch SGD: load data, build the MLP on the chosen backend,
- * train for the configured epochs, evaluate, log JSON Lines. */
+/* A training run: load data, build the MLP on the chosen backend, then for each
+ * step let the master gather (coded) gradients from its workers and apply SGD;
+ * evaluate each epoch; log JSON Lines. One uncoded worker is plain minibatch SGD. */
 #include "codedtrain/train.h"
 
 #include <math.h>
@@ -12,22 +13,21 @@
 #include "codedtrain/nn.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
+#include "host/master.h"
 
 enum { CT_EVAL_BATCH = 1000 };
 
 typedef struct trainer {
-    const ct_train_config *cfg;
+    const ct_train_config *cfg; /* with defaults resolved (threads) */
+    ct_master *master;
     ct_dataset train, test;
     ct_mlp_spec spec;
     ct_lr_schedule sched;
     ct_backend *be;
     ct_mlp_workspace *ws;
     size_t P;
-    float *params, *grad, *mom, *xb, *loss; /* device */
-    int32_t *yb;                           /* device */
-    float *hx;                             /* host staging for one batch */
-    int32_t *hy, *perm;
-    float *hlogits;
+    float *params, *grad, *mom, *xb; /* device */
+    float *hlogits;                  /* host */
     FILE *log;
 } trainer;
 
@@ -92,24 +92,17 @@ static ct_status check_config(const ct_train_config *c) {
 static ct_status setup_device(trainer *t) {
     const ct_train_config *c = t->cfg;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    bc.threads = c->threads > 0 ? c->threads : (ncpu > 0 ? (int)ncpu : 1);
+    bc.threads = c->threads;
     CT_TRY(ct_backend_create(c->device, &bc, &t->be));
     ct_backend *be = t->be;
-    const int max_batch = c->batch > CT_EVAL_BATCH ? c->batch : CT_EVAL_BATCH;
     t->P = ct_mlp_param_count(&t->spec);
-    CT_TRY(ct_mlp_workspace_create(be, &t->spec, max_batch, &t->ws));
+    CT_TRY(ct_mlp_workspace_create(be, &t->spec, CT_EVAL_BATCH, &t->ws));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->params));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->grad));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->mom));
-    CT_TRY(be->ops->alloc(be, (size_t)max_batch * t->train.dim * sizeof(float), (void **)&t->xb));
-    CT_TRY(be->ops->alloc(be, (size_t)max_batch * sizeof(int32_t), (void **)&t->yb));
-    CT_TRY(be->ops->alloc(be, sizeof(float), (void **)&t->loss));
-    t->hx = malloc((size_t)max_batch * t->train.dim * sizeof(float));
-    t->hy = malloc((size_t)max_batch * sizeof(int32_t));
-    t->perm = malloc((size_t)t->train.n * sizeof(int32_t));
-    t->hlogits = malloc((size_t)max_batch * t->spec.sizes[t->spec.n_layers] * sizeof(float));
-    if (!t->hx || !t->hy || !t->perm || !t->hlogits) return CT_FAIL(CT_ERR_NOMEM, "host staging buffers: out of memory");
+    CT_TRY(be->ops->alloc(be, (size_t)CT_EVAL_BATCH * t->train.dim * sizeof(float), (void **)&t->xb));
+    t->hlogits = malloc((size_t)CT_EVAL_BATCH * t->spec.sizes[t->spec.n_layers] * sizeof(float));
+    if (!t->hlogits) return CT_FAIL(CT_ERR_NOMEM, "host evaluation buffer: out of memory");
 
     float *init = malloc(t->P * sizeof(float));
     if (!init) return CT_FAIL(CT_ERR_NOMEM, "parameter init: out of memory (%zu floats)", t->P);
@@ -119,24 +112,20 @@ static ct_status setup_device(trainer *t) {
     free(init);
     CT_TRY(st);
     CT_TRY(be->ops->fill(be, t->P, 0.0f, t->mom));
-    return CT_OK;
+    return ct_master_create(c, &t->spec, &t->train, be, &t->master);
 }
 
 static void trainer_free(trainer *t) {
+    ct_master_destroy(t->master); /* workers first: they may still read the master's buffers */
     if (t->be) {
         ct_backend *be = t->be;
         be->ops->free(be, t->params);
         be->ops->free(be, t->grad);
         be->ops->free(be, t->mom);
         be->ops->free(be, t->xb);
-        be->ops->free(be, t->yb);
-        be->ops->free(be, t->loss);
         ct_mlp_workspace_destroy(t->ws);
         ct_backend_destroy(be);
     }
-    free(t->hx);
-    free(t->hy);
-    free(t->perm);
     free(t->hlogits);
     ct_dataset_free(&t->train);
     ct_dataset_free(&t->test);
@@ -191,78 +180,105 @@ static ct_status write_line(FILE *f, ct_json *j) {
     return ok ? CT_OK : CT_FAIL(CT_ERR_IO, "log: write failed");
 }
 
+static ct_status write_step(trainer *t, long step, int epoch, double time_s, const ct_step_info *info) {
+    ct_json j;
+    ct_json_begin(&j);
+    ct_json_key_str(&j, "type", "step");
+    ct_json_key_int(&j, "step", step);
+    ct_json_key_int(&j, "epoch", epoch);
+    ct_json_key_num(&j, "time_s", time_s);
+    ct_json_key_num(&j, "wait_s", info->wait_s);
+    ct_json_key_begin_array(&j, "arrived");
+    for (int i = 0; i < info->n_arrived; i++) ct_json_array_int(&j, info->arrived[i]);
+    ct_json_end_array(&j);
+    ct_json_key_num(&j, "residual", info->residual);
+    ct_json_key_num(&j, "recovered", info->recovered);
+    ct_json_key_num(&j, "loss", info->loss);
+    ct_json_key_int(&j, "assigned", info->assigned);
+    ct_json_key_int(&j, "dropped", info->dropped);
+    if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
+    if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
+    return write_line(t->log, &j);
+}
+
 static ct_status run_loop(trainer *t, ct_train_result *res) {
     const ct_train_config *c = t->cfg;
     ct_backend *be = t->be;
-    const int dim = t->train.dim;
-    const int b = c->batch < t->train.n ? c->batch : t->train.n;
-    const int steps_per_epoch = t->train.n / b;
+    const int steps_per_epoch = ct_master_steps_per_epoch(t->master);
+    const int b = ct_master_batch(t->master);
     const int bar = progress_is_bar(c);
-    const double t0 = ct_now_s();
-    double train_time = 0;
-    long steps = 0;
+    const int virt = c->clock == CT_CLOCK_VIRTUAL;
+    double train_time = 0, wait_sum = 0, lost_sum = 0; /* on the run's clock */
+    long steps = 0, dropped = 0;
     res->time_to_target_s = -1;
 
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
-        ct_permutation(t->perm, t->train.n, c->seed * 1000003u + (uint64_t)epoch);
         double loss_sum = 0;
         int done = 0;
-        const double e0 = ct_now_s();
+        long dodged = 0;
         for (int s = 0; s < steps_per_epoch; s++) {
             if (c->max_steps > 0 && steps >= c->max_steps) break;
-            const int32_t *idx = t->perm + (size_t)s * b;
-            for (int r = 0; r < b; r++) {
-                memcpy(t->hx + (size_t)r * dim, t->train.x + (size_t)idx[r] * dim, (size_t)dim * sizeof(float));
-                t->hy[r] = t->train.y[idx[r]];
+            ct_step_info info;
+            const double w0 = ct_now_s();
+            CT_TRY(ct_master_step(t->master, steps, epoch, s, t->params, t->grad, &info));
+            if (!info.skipped) {
+                double lr = ct_lr_at(&t->sched, (epoch - 1) + (double)s / steps_per_epoch);
+                CT_TRY(be->ops->sgd_update(be, t->P, (float)lr, (float)c->momentum, (float)c->weight_decay, t->params,
+                                           t->grad, t->mom));
+                CT_TRY(be->ops->sync(be));
+                if (!isfinite(info.loss))
+                    return CT_FAIL(CT_ERR_NUMERIC, "training diverged at epoch %d step %d (loss %g); try a smaller --lr",
+                                   epoch, s, info.loss);
+                loss_sum += info.loss;
+                done++;
             }
-            CT_TRY(be->ops->memcpy_h2d(be, t->xb, t->hx, (size_t)b * dim * sizeof(float)));
-            CT_TRY(be->ops->memcpy_h2d(be, t->yb, t->hy, (size_t)b * sizeof(int32_t)));
-            CT_TRY(ct_mlp_loss_grad(t->ws, t->params, t->xb, t->yb, NULL, b, 0.0f, t->grad, t->loss));
-            double lr = ct_lr_at(&t->sched, (epoch - 1) + (double)s / steps_per_epoch);
-            CT_TRY(be->ops->sgd_update(be, t->P, (float)lr, (float)c->momentum, (float)c->weight_decay,
-                                       t->params, t->grad, t->mom));
-            float loss = 0;
-            CT_TRY(be->ops->memcpy_d2h(be, &loss, t->loss, sizeof loss));
-            CT_TRY(be->ops->sync(be));
-            if (!isfinite(loss))
-                return CT_FAIL(CT_ERR_NUMERIC, "training diverged at epoch %d step %d (loss %g); try a smaller --lr", epoch, s, loss);
-            loss_sum += loss;
-            done++;
+            train_time += virt ? info.step_s : ct_now_s() - w0;
+            wait_sum += info.wait_s;
+            lost_sum += 1.0 - (info.skipped ? 0.0 : info.recovered);
+            dropped += info.dropped;
+            dodged += info.dropped;
+            if (t->log) CT_TRY(write_step(t, steps, epoch, train_time, &info));
             steps++;
-            if (bar && (s % 20 == 0 || s + 1 == steps_per_epoch)) draw_bar(epoch, c->epochs, s + 1, steps_per_epoch, loss_sum / done);
+            if (bar && (s % 20 == 0 || s + 1 == steps_per_epoch)) draw_bar(epoch, c->epochs, s + 1, steps_per_epoch, done ? loss_sum / done : 0);
         }
-        train_time += ct_now_s() - e0;
         double acc = -1;
         if (c->eval) CT_TRY(evaluate(t, &acc));
-        const double now = ct_now_s() - t0;
         const double train_loss = done ? loss_sum / done : 0;
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
         if (bar) printf("\r\033[K");
-        if (c->progress != CT_PROGRESS_OFF)
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.1fs\n", epoch, c->epochs, train_loss, acc, now);
+        if (c->progress != CT_PROGRESS_OFF) {
+            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s", epoch, c->epochs, train_loss, acc, train_time,
+                   virt ? " (virtual)" : "");
+            if (c->workers > 1) printf("  stragglers dodged %ld", dodged);
+            printf("\n");
+        }
         fflush(stdout);
         if (t->log) {
             ct_json j;
             ct_json_begin(&j);
             ct_json_key_str(&j, "type", "epoch");
             ct_json_key_int(&j, "epoch", epoch);
-            ct_json_key_num(&j, "time_s", now);
+            ct_json_key_num(&j, "time_s", train_time);
             ct_json_key_num(&j, "train_loss", train_loss);
             ct_json_key_num(&j, "test_acc", acc);
             CT_TRY(write_line(t->log, &j));
         }
-        if (c->target_acc > 0 && acc >= c->target_acc) {
-            res->time_to_target_s = now;
+        if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
+            res->time_to_target_s = train_time;
             break;
         }
         if (c->max_steps > 0 && steps >= c->max_steps) break;
     }
-    res->time_s = ct_now_s() - t0;
+    res->time_s = train_time;
     res->train_time_s = train_time;
     res->steps = steps;
     res->samples_per_s = train_time > 0 ? (double)steps * b / train_time : 0;
+    res->mean_wait_s = steps ? wait_sum / steps : 0;
+    res->mean_step_s = steps ? train_time / steps : 0;
+    res->dropped = dropped;
+    res->data_dropped = steps ? lost_sum / steps : 0;
     return CT_OK;
 }
 
@@ -270,6 +286,14 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
     memset(res, 0, sizeof *res);
     CT_TRY(check_config(cfg));
+    ct_train_config resolved = *cfg;
+    if (resolved.threads <= 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        resolved.threads = ncpu > 0 ? (int)ncpu : 1;
+    }
+    if (!resolved.code) resolved.code = "uncoded";
+    if (!resolved.policy) resolved.policy = "all";
+    cfg = &resolved;
     trainer t;
     memset(&t, 0, sizeof t);
     t.cfg = cfg;
@@ -283,11 +307,14 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (cfg->progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_mlp_spec_format(&t.spec, ms, sizeof ms);
-            printf("device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples\n", res->device,
+            printf("device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+                   "code: %s%s%s\n",
+                   res->device,
                    cfg->device == CT_DEVICE_AUTO ? (t.be->kind == CT_DEVICE_CUDA ? " (auto: CUDA device found)"
                                                                                   : " (auto: no usable CUDA device)")
                                                  : "",
-                   ms, t.P, t.train.n, t.test.n);
+                   ms, t.P, t.train.n, t.test.n, ct_master_batch(t.master), ct_master_describe(t.master),
+                   cfg->straggle ? ", stragglers: " : "", cfg->straggle ? cfg->straggle : "");
         }
     }
     if (st == CT_OK && cfg->log_path) {
@@ -304,6 +331,16 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_int(&j, "steps", res->steps);
         ct_json_key_num(&j, "samples_per_s", res->samples_per_s);
         ct_json_key_str(&j, "device", res->device);
+        const ct_code_spec *cs = ct_code_get_spec(ct_master_code(t.master));
+        ct_json_key_str(&j, "code", ct_code_scheme_name(cs->scheme));
+        ct_json_key_int(&j, "n", cs->n_workers);
+        ct_json_key_int(&j, "s", cs->stragglers);
+        ct_json_key_str(&j, "clock", cfg->clock == CT_CLOCK_VIRTUAL ? "virtual" : "real");
+        ct_json_key_str(&j, "straggle", cfg->straggle ? cfg->straggle : "none");
+        ct_json_key_num(&j, "mean_wait_s", res->mean_wait_s);
+        ct_json_key_num(&j, "mean_step_s", res->mean_step_s);
+        ct_json_key_int(&j, "dropped", res->dropped);
+        ct_json_key_num(&j, "data_dropped", res->data_dropped);
         if (cfg->target_acc > 0) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");

@@ -1,0 +1,199 @@
+/* `codedtrain compare`: the same model, seed and straggler model trained under
+ * several codes; a side-by-side table, a CSV of accuracy against time, and a
+ * PNG plot drawn by gnuplot. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codedtrain/train.h"
+#include "host/args.h"
+#include "host/cli.h"
+#include "host/jsonl.h"
+
+#define MAX_CODES 32
+
+static void compare_usage(FILE *f) {
+    fprintf(f,
+            "usage: codedtrain compare --codes A,B,... [train options] [--out DIR] [--json]\n"
+            "\n"
+            "Trains the same model with the same seed and straggler model once per code and\n"
+            "prints a table: time to target accuracy, final accuracy, mean step time, mean\n"
+            "wait for results, and the fraction of data dropped. Writes DIR/compare.csv\n"
+            "(test accuracy against time, one row per code and epoch), DIR/<code>.jsonl\n"
+            "(each run's log) and DIR/compare.png (gnuplot, when installed).\n"
+            "\n"
+            "options:\n"
+            "  --codes LIST   comma-separated codes (default uncoded,ignore,cyclic)\n"
+            "  --out DIR      output directory (default compare-out)\n"
+            "  --json         print the table as a JSON array instead\n"
+            "  every `codedtrain train` option (--workers, --stragglers, --straggle, --clock, ...)\n"
+            "\n"
+            "examples:\n"
+            "  codedtrain compare --codes uncoded,ignore,frep,cyclic --workers 8 --stragglers 1 \\\n"
+            "      --clock virtual --straggle shifted-exp:0,3 --target-acc 0.85 --epochs 5\n"
+            "  codedtrain compare --codes uncoded,cyclic --device cpu --workers 4 --stragglers 1 \\\n"
+            "      --straggle slow:0@4 --epochs 1 --json\n");
+}
+
+typedef struct run_row {
+    char code[64];
+    ct_train_result res;
+} run_row;
+
+static ct_status write_plot(const char *out_dir, run_row *rows, int n_rows, double target) {
+    char script[4096], png[2048], csv[2048];
+    snprintf(png, sizeof png, "%s/compare.png", out_dir);
+    snprintf(csv, sizeof csv, "%s/compare.csv", out_dir);
+    int off = snprintf(script, sizeof script,
+                       "set terminal pngcairo size 900,560; set output '%s';"
+                       "set datafile separator ','; set key bottom right; set grid;"
+                       "set xlabel 'training time (s)'; set ylabel 'test accuracy';"
+                       "set title 'test accuracy against time';",
+                       png);
+    if (target > 0) off += snprintf(script + off, sizeof script - off, "set arrow from graph 0,first %g to graph 1,first %g nohead dt 2;", target, target);
+    off += snprintf(script + off, sizeof script - off, "plot ");
+    for (int r = 0; r < n_rows && off < (int)sizeof script - 200; r++)
+        off += snprintf(script + off, sizeof script - off,
+                        "%s'%s' using (strcol(1) eq '%s' ? $3 : NaN):4 with linespoints title '%s'",
+                        r ? ", " : "", csv, rows[r].code, rows[r].code);
+    FILE *p = popen("gnuplot 2>/dev/null", "w");
+    if (!p) return CT_OK; /* the plot is optional: no gnuplot, no PNG */
+    fprintf(p, "%s\n", script);
+    int rc = pclose(p);
+    if (rc != 0) fprintf(stderr, "codedtrain compare: gnuplot could not draw %s (install gnuplot-nox)\n", png);
+    return CT_OK;
+}
+
+/* append each epoch record of one run's log to the CSV */
+static ct_status append_csv(FILE *csv, const char *code, const char *log_path) {
+    FILE *f = fopen(log_path, "r");
+    if (!f) return CT_FAIL(CT_ERR_IO, "%s: cannot read back the run's log", log_path);
+    char line[1 << 16];
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"type\":\"epoch\"")) continue;
+        int epoch = 0;
+        double t = 0, acc = 0, loss = 0;
+        const char *p;
+        if ((p = strstr(line, "\"epoch\":"))) epoch = atoi(p + 8);
+        if ((p = strstr(line, "\"time_s\":"))) t = strtod(p + 9, NULL);
+        if ((p = strstr(line, "\"test_acc\":"))) acc = strtod(p + 11, NULL);
+        if ((p = strstr(line, "\"train_loss\":"))) loss = strtod(p + 13, NULL);
+        fprintf(csv, "%s,%d,%.6f,%.6f,%.6f\n", code, epoch, t, acc, loss);
+    }
+    fclose(f);
+    return CT_OK;
+}
+
+int ct_cli_compare(int argc, char **argv) {
+    ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
+    const char *codes = "uncoded,ignore,cyclic", *out_dir = "compare-out";
+    int json = 0;
+    ct_status st = CT_OK;
+    for (int i = 1; i < argc && st == CT_OK; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { compare_usage(stdout); return 0; }
+        if (!strcmp(a, "--codes")) st = ct_arg_value(argc, argv, &i, &codes);
+        else if (!strcmp(a, "--out")) st = ct_arg_value(argc, argv, &i, &out_dir);
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--log") || !strcmp(a, "--code")) st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare sets it per code (use --codes and --out)", a);
+        else {
+            int matched = 0;
+            st = ct_cli_train_flag(argc, argv, &i, &cfg, &matched);
+            if (st == CT_OK && !matched) st = CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain compare --help)", a);
+        }
+    }
+    run_row rows[MAX_CODES];
+    int n_rows = 0;
+    char list[1024];
+    if (st == CT_OK && strlen(codes) >= sizeof list) st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: list too long");
+    if (st == CT_OK) {
+        snprintf(list, sizeof list, "%s", codes);
+        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (n_rows == MAX_CODES) { st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: at most %d codes", MAX_CODES); break; }
+            snprintf(rows[n_rows++].code, sizeof rows[0].code, "%s", tok);
+        }
+        if (st == CT_OK && n_rows == 0) st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes '%s': no code named", codes);
+    }
+    if (st != CT_OK) {
+        fprintf(stderr, "codedtrain compare: %s\n", ct_last_error());
+        return ct_status_exit_code(st);
+    }
+    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory\n", out_dir);
+        return 2;
+    }
+    char csv_path[2048], tmp_path[2100];
+    snprintf(csv_path, sizeof csv_path, "%s/compare.csv", out_dir);
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", csv_path);
+    FILE *csv = fopen(tmp_path, "w");
+    if (!csv) {
+        fprintf(stderr, "codedtrain compare: %s: cannot write\n", tmp_path);
+        return 1;
+    }
+    fprintf(csv, "code,epoch,time_s,test_acc,train_loss\n");
+    const ct_progress_mode progress = cfg.progress;
+    for (int r = 0; r < n_rows; r++) {
+        char log_path[2048];
+        snprintf(log_path, sizeof log_path, "%s/%s.jsonl", out_dir, rows[r].code);
+        ct_train_config c = cfg;
+        c.code = rows[r].code;
+        c.log_path = log_path;
+        /* shared flags apply where they mean something: uncoded tolerates no
+         * straggler and, like ignore, holds one partition per worker */
+        if (!strcmp(c.code, "uncoded")) c.stragglers = 0;
+        if (!strcmp(c.code, "uncoded") || !strcmp(c.code, "ignore")) c.load = 0;
+        c.progress = json ? CT_PROGRESS_OFF : (progress == CT_PROGRESS_OFF ? CT_PROGRESS_OFF : CT_PROGRESS_LINES);
+        if (!json) printf("== %s ==\n", rows[r].code);
+        fflush(stdout);
+        st = ct_train_run(&c, &rows[r].res);
+        if (st == CT_OK) st = append_csv(csv, rows[r].code, log_path);
+        if (st != CT_OK) {
+            fprintf(stderr, "codedtrain compare: code %s: %s (%s)\n", rows[r].code, ct_last_error(), ct_status_str(st));
+            fclose(csv);
+            remove(tmp_path);
+            return ct_status_exit_code(st);
+        }
+    }
+    if (fclose(csv) != 0 || rename(tmp_path, csv_path) != 0) {
+        fprintf(stderr, "codedtrain compare: %s: write failed\n", csv_path);
+        return 1;
+    }
+    write_plot(out_dir, rows, n_rows, cfg.target_acc);
+    if (json) {
+        printf("[");
+        for (int r = 0; r < n_rows; r++) {
+            const ct_train_result *x = &rows[r].res;
+            ct_json j;
+            ct_json_begin(&j);
+            ct_json_key_str(&j, "code", rows[r].code);
+            if (x->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", x->time_to_target_s);
+            else ct_json_key_null(&j, "time_to_target_s");
+            ct_json_key_num(&j, "final_test_acc", x->final_test_acc);
+            ct_json_key_num(&j, "mean_step_s", x->mean_step_s);
+            ct_json_key_num(&j, "mean_wait_s", x->mean_wait_s);
+            ct_json_key_num(&j, "data_dropped", x->data_dropped);
+            ct_json_key_int(&j, "results_dropped", x->dropped);
+            ct_json_key_int(&j, "steps", x->steps);
+            ct_json_key_num(&j, "time_s", x->time_s);
+            const char *s = ct_json_end(&j);
+            printf("%s%s", r ? ",\n " : "", s ? s : "{}");
+            ct_json_free(&j);
+        }
+        printf("]\n");
+    } else {
+        printf("\n%-14s %16s %14s %13s %13s %12s\n", "code", "time_to_target", "final_acc", "mean_step_s", "mean_wait_s",
+               "data_dropped");
+        for (int r = 0; r < n_rows; r++) {
+            const ct_train_result *x = &rows[r].res;
+            char ttt[32];
+            if (x->time_to_target_s >= 0) snprintf(ttt, sizeof ttt, "%.2fs", x->time_to_target_s);
+            else snprintf(ttt, sizeof ttt, "not reached");
+            printf("%-14s %16s %14.4f %13.5f %13.5f %12.3f\n", rows[r].code, ttt, x->final_test_acc, x->mean_step_s,
+                   x->mean_wait_s, x->data_dropped);
+        }
+        printf("\nwrote %s/compare.csv, %s/compare.png and one log per code\n", out_dir, out_dir);
+    }
+    return 0;
+}

@@ -1,0 +1,407 @@
+/* The master loop of coded training (see master.h). */
+#define _GNU_SOURCE /* qsort_r */
+#include "host/master.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "host/clock.h"
+
+/* exact codes waiting "until decodable" give up after this long (real clock) */
+#define CT_SAFETY_CAP_S 60.0
+
+struct ct_master {
+    const ct_train_config *cfg;
+    ct_code *code;
+    int n, k, words;
+    ct_straggler *strag;
+    ct_worker **w;
+    ct_backend *be;
+    const ct_dataset *data;
+    size_t P;
+    int per_part, part_size, steps_per_epoch, batch;
+    int fastest_k;     /* policy fastest-k: stop after this many workers (0: code's rule) */
+    int32_t *perm;
+    int32_t **samples; /* per worker: its partitions' slices this step */
+    uint64_t *mask;
+    double vnow, t0;
+    double *busy_until, *finish;
+    int *assigned, *order, *arrived_flag;
+    ct_straggle_draw *draw;
+    const float **ptrs;
+    float *coefs;
+    char desc[256];
+};
+
+static int code_max(int a, int b) { return a > b ? a : b; }
+
+const ct_code *ct_master_code(const ct_master *m) { return m->code; }
+int ct_master_per_part(const ct_master *m) { return m->per_part; }
+int ct_master_steps_per_epoch(const ct_master *m) { return m->steps_per_epoch; }
+int ct_master_batch(const ct_master *m) { return m->batch; }
+const char *ct_master_describe(const ct_master *m) { return m->desc; }
+
+double ct_master_now(const ct_master *m) {
+    return m->cfg->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s() - m->t0;
+}
+
+static ct_status make_code(ct_master *m) {
+    const ct_train_config *c = m->cfg;
+    ct_code_spec spec = CT_CODE_SPEC_INIT;
+    CT_TRY(ct_code_scheme_parse(c->code, &spec.scheme));
+    spec.n_workers = c->workers;
+    spec.stragglers = c->stragglers;
+    spec.load = c->load;
+    spec.messages = c->messages;
+    spec.alpha = (spec.scheme == CT_CODE_ALPHA_SUBSET || spec.scheme == CT_CODE_ALPHA_CYCLIC) ? c->alpha : 0.0;
+    spec.seed = c->seed;
+    if (!strcmp(c->policy, "fastest-k")) {
+        if (c->k < 1 || c->k > c->workers)
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--policy fastest-k needs --k between 1 and --workers %d (got %d)", c->workers, c->k);
+        m->fastest_k = c->k;
+        /* waiting for the fastest k of an uncoded assignment is the "ignore" scheme */
+        if (spec.scheme == CT_CODE_UNCODED) {
+            spec.scheme = CT_CODE_IGNORE;
+            spec.stragglers = c->workers - c->k;
+        }
+    } else if (strcmp(c->policy, "all") != 0) {
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--policy '%s': expected all or fastest-k", c->policy);
+    }
+    return ct_code_create(&spec, &m->code);
+}
+
+ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, const ct_dataset *train,
+                           ct_backend *master_be, ct_master **out) {
+    *out = NULL;
+    ct_master *m = calloc(1, sizeof *m);
+    if (!m) return CT_FAIL(CT_ERR_NOMEM, "master: out of memory");
+    ct_status st = CT_OK;
+    m->cfg = c;
+    m->be = master_be;
+    m->data = train;
+    m->P = ct_mlp_param_count(spec);
+    m->t0 = ct_now_s();
+#define GO(x) do { if (st == CT_OK) st = (x); } while (0)
+    GO(make_code(m));
+    if (st == CT_OK) {
+        m->n = ct_code_n_workers(m->code);
+        m->k = ct_code_n_partitions(m->code);
+        m->words = ct_code_mask_words(m->code);
+        m->part_size = train->n / m->k;
+        m->per_part = code_max(1, c->batch / m->k);
+        if (m->part_size < m->per_part)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "%d training samples cannot fill %d partitions of %d samples per step",
+                         train->n, m->k, m->per_part);
+        m->steps_per_epoch = m->part_size / m->per_part;
+        m->batch = m->per_part * m->k;
+        if (c->load && ct_code_max_load(m->code) > CT_COMBINE_MAX)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--load %d: at most %d partitions per worker", ct_code_max_load(m->code), CT_COMBINE_MAX);
+    }
+    GO(ct_straggler_create(c->straggle, c->workers, c->seed ^ 0x5354524147474C45ull, &m->strag));
+    if (st == CT_OK) {
+        const int n = m->n;
+        m->w = calloc((size_t)n, sizeof *m->w);
+        m->samples = calloc((size_t)n, sizeof *m->samples);
+        m->perm = malloc((size_t)train->n * sizeof(int32_t));
+        m->mask = calloc((size_t)m->words, sizeof(uint64_t));
+        m->busy_until = calloc((size_t)n, sizeof(double));
+        m->finish = calloc((size_t)n, sizeof(double));
+        m->assigned = calloc((size_t)n, sizeof(int));
+        m->order = calloc((size_t)n, sizeof(int));
+        m->arrived_flag = calloc((size_t)n, sizeof(int));
+        m->draw = calloc((size_t)n, sizeof *m->draw);
+        m->ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->ptrs);
+        m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
+        if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
+            !m->order || !m->arrived_flag || !m->draw || !m->ptrs || !m->coefs)
+            st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
+    }
+    /* workers: one context each, on the master's kind of device, round-robin over GPUs */
+    const int ngpu = master_be->kind == CT_DEVICE_CUDA ? ct_backend_device_count(CT_DEVICE_CUDA) : 1;
+    for (int i = 0; st == CT_OK && i < m->n; i++) {
+        ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
+        bc.device_index = ngpu > 0 ? i % ngpu : 0;
+        bc.threads = m->n == 1 && c->threads > 0 ? c->threads : 1;
+        ct_backend *wb = NULL;
+        st = ct_backend_create(master_be->kind, &bc, &wb);
+        if (st != CT_OK) break;
+        ct_worker_config wc = {.id = i, .backend = wb, .spec = spec, .data = train,
+                               .max_d = ct_code_load(m->code, i) > 0 ? ct_code_load(m->code, i) : 1,
+                               .max_m = ct_code_messages(m->code, i) > 0 ? ct_code_messages(m->code, i) : 1,
+                               .max_per_part = m->per_part, .threaded = m->n > 1};
+        st = ct_worker_create(&wc, &m->w[i]);
+        if (st == CT_OK) {
+            m->samples[i] = malloc((size_t)wc.max_d * m->per_part * sizeof(int32_t));
+            if (!m->samples[i]) st = CT_FAIL(CT_ERR_NOMEM, "master: sample lists");
+        }
+    }
+#undef GO
+    if (st != CT_OK) {
+        ct_master_destroy(m);
+        return st;
+    }
+    const ct_code_spec *cs = ct_code_get_spec(m->code);
+    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s", ct_code_scheme_name(cs->scheme), m->n,
+             cs->stragglers, m->k, ct_code_max_load(m->code), ct_code_max_messages(m->code),
+             m->fastest_k ? ", fastest-k" : "", c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
+    *out = m;
+    return CT_OK;
+}
+
+void ct_master_destroy(ct_master *m) {
+    if (!m) return;
+    for (int i = 0; m->w && i < m->n; i++) ct_worker_destroy(m->w[i]);
+    for (int i = 0; m->samples && i < m->n; i++) free(m->samples[i]);
+    free(m->w);
+    free(m->samples);
+    free(m->perm);
+    free(m->mask);
+    free(m->busy_until);
+    free(m->finish);
+    free(m->assigned);
+    free(m->order);
+    free(m->arrived_flag);
+    free(m->draw);
+    free(m->ptrs);
+    free(m->coefs);
+    ct_straggler_destroy(m->strag);
+    ct_code_destroy(m->code);
+    free(m);
+}
+
+static int stop_rule(const ct_master *m, int n_arrived) {
+    if (m->fastest_k) return n_arrived >= m->fastest_k;
+    return ct_code_decodable(m->code, m->mask);
+}
+
+/* A finished worker's messages count only if every value is finite: a faulty
+ * worker is an erasure, never an update. */
+static ct_status accept_arrival(ct_master *m, int i, int *ok) {
+    ct_worker *w = m->w[i];
+    *ok = 1;
+    for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
+        CT_TRY(w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
+    return CT_OK;
+}
+
+static void sleep_us(long us) {
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+static void list_missing(const ct_master *m, char *buf, size_t len) {
+    int off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n && off < (int)len - 16; i++)
+        if (m->assigned[i] && !m->arrived_flag[i]) off += snprintf(buf + off, len - off, "%s%d", off ? "," : "", i);
+    if (!off) snprintf(buf, len, "none");
+}
+
+static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
+    const double *f = ctx;
+    int x = *(const int *)a, y = *(const int *)b;
+    if (f[x] < f[y]) return -1;
+    if (f[x] > f[y]) return 1;
+    return x - y;
+}
+
+/* Wait for results on the virtual clock: every task really runs (in parallel,
+ * untimed), then arrivals are replayed in order of modeled finishing time. */
+static ct_status wait_virtual(ct_master *m, ct_step_info *info, double *stop_time, int *decodable) {
+    const ct_train_config *c = m->cfg;
+    int n_order = 0;
+    for (int i = 0; i < m->n; i++) {
+        if (!m->assigned[i]) continue;
+        const ct_straggle_draw *d = &m->draw[i];
+        double compute_s = 1e-3 * c->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * d->factor;
+        m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s + 1e-3 * d->delay_ms;
+        m->order[n_order++] = i;
+    }
+    qsort_r(m->order, (size_t)n_order, sizeof(int), cmp_finish_ctx_sort, m->finish);
+    /* run every task that will ever finish; wait (really) for all of them */
+    for (int r = 0; r < n_order; r++) {
+        int i = m->order[r];
+        if (isinf(m->finish[i])) continue;
+        CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
+    }
+    for (int r = 0; r < n_order; r++) {
+        int i = m->order[r];
+        if (isinf(m->finish[i])) continue;
+        for (;;) {
+            int fin = 0, ab = 0;
+            CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
+            if (fin) break;
+            sleep_us(20);
+        }
+    }
+    const double deadline = c->deadline_ms > 0 ? m->vnow + 1e-3 * c->deadline_ms : INFINITY;
+    *decodable = 0;
+    *stop_time = m->vnow;
+    int n_arr = 0;
+    for (int r = 0; r < n_order; r++) {
+        int i = m->order[r];
+        if (isinf(m->finish[i]) || m->finish[i] > deadline) break; /* the dead never arrive */
+        int ok = 0;
+        CT_TRY(accept_arrival(m, i, &ok));
+        *stop_time = m->finish[i];
+        if (!ok) { info->faulty++; continue; }
+        m->arrived_flag[i] = 1;
+        info->arrived[n_arr++] = i;
+        if (stop_rule(m, n_arr)) { *decodable = 1; break; }
+    }
+    if (!*decodable && isfinite(deadline)) *stop_time = deadline;
+    info->n_arrived = n_arr;
+    /* late workers stay busy until their modeled finish; the dead are re-drawn next step */
+    for (int i = 0; i < m->n; i++)
+        if (m->assigned[i] && !m->arrived_flag[i] && isfinite(m->finish[i]) && m->finish[i] > *stop_time)
+            m->busy_until[i] = m->finish[i];
+    return CT_OK;
+}
+
+/* Wait for results on the wall clock: poll completion, never block on one worker. */
+static ct_status wait_real(ct_master *m, ct_step_info *info, double *stop_time, int *decodable) {
+    const ct_train_config *c = m->cfg;
+    for (int i = 0; i < m->n; i++)
+        if (m->assigned[i]) CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
+    const double start = ct_now_s();
+    const double limit = c->deadline_ms > 0 ? 1e-3 * c->deadline_ms : CT_SAFETY_CAP_S;
+    int n_arr = 0, pending = 0;
+    for (int i = 0; i < m->n; i++) pending += m->assigned[i];
+    *decodable = 0;
+    while (pending > 0) {
+        int progressed = 0;
+        for (int i = 0; i < m->n; i++) {
+            if (!m->assigned[i] || m->arrived_flag[i] || m->w[i]->state != CT_WORKER_BUSY) continue;
+            int fin = 0, ab = 0;
+            CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
+            if (!fin) continue;
+            pending--;
+            progressed = 1;
+            if (ab) continue;
+            int ok = 0;
+            CT_TRY(accept_arrival(m, i, &ok));
+            if (!ok) { info->faulty++; continue; }
+            m->arrived_flag[i] = 1;
+            info->arrived[n_arr++] = i;
+            if (stop_rule(m, n_arr)) { *decodable = 1; break; }
+        }
+        if (*decodable) break;
+        if (ct_now_s() - start > limit) break;
+        if (!progressed) sleep_us(20);
+    }
+    info->n_arrived = n_arr;
+    *stop_time = ct_now_s();
+    /* the master no longer needs the others: cut their throttles short */
+    if (c->cancel_late)
+        for (int i = 0; i < m->n; i++)
+            if (m->assigned[i] && !m->arrived_flag[i] && m->w[i]->state == CT_WORKER_BUSY) ct_worker_cancel(m->w[i]);
+    return CT_OK;
+}
+
+ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, const float *params, float *grad,
+                         ct_step_info *info) {
+    const ct_train_config *c = m->cfg;
+    const ct_backend_ops *o = m->be->ops;
+    memset(info, 0, sizeof *info);
+    if (step_in_epoch == 0) ct_permutation(m->perm, m->data->n, c->seed * 1000003u + (uint64_t)epoch);
+    memset(m->mask, 0, (size_t)m->words * sizeof(uint64_t));
+    memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
+    const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
+
+    /* 1. who gets work: every idle worker (late ones finish their old task first) */
+    for (int i = 0; i < m->n; i++) {
+        ct_worker *w = m->w[i];
+        if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
+            int fin = 0, ab = 0;
+            CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped */
+        }
+        m->assigned[i] = c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE;
+    }
+    /* 2. tasks: slices of this step's minibatch, encoding rows, the straggler draw */
+    for (int i = 0; i < m->n; i++) {
+        if (!m->assigned[i]) continue;
+        info->assigned++;
+        ct_worker *w = m->w[i];
+        const int d = ct_code_load(m->code, i);
+        const int *parts = ct_code_partitions(m->code, i);
+        for (int j = 0; j < d; j++) {
+            const int32_t *src = m->perm + (size_t)parts[j] * m->part_size + (size_t)step_in_epoch * m->per_part;
+            memcpy(m->samples[i] + (size_t)j * m->per_part, src, (size_t)m->per_part * sizeof(int32_t));
+        }
+        m->draw[i] = ct_straggler_draw(m->strag, i, step);
+        ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
+                     .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
+                     .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path};
+        w->task = t; /* submitted by the wait below */
+        CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
+    }
+    CT_TRY(o->sync(m->be)); /* replicas hold this step's parameters before any worker starts */
+
+    /* 3. wait */
+    double stop_time = 0;
+    int decodable = 0;
+    if (c->clock == CT_CLOCK_VIRTUAL) CT_TRY(wait_virtual(m, info, &stop_time, &decodable));
+    else CT_TRY(wait_real(m, info, &stop_time, &decodable));
+    info->dropped = info->assigned - info->n_arrived;
+
+    /* 4. decode */
+    char missing[512];
+    list_missing(m, missing, sizeof missing);
+    if (info->n_arrived == 0) {
+        if (ct_code_is_exact(m->code) && !m->fastest_k)
+            return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s", step,
+                           c->deadline_ms > 0 ? "before the deadline" : "in time", missing);
+        info->skipped = 1;
+    } else {
+        ct_decode_result res;
+        CT_TRY(ct_code_decode(m->code, m->mask, &res));
+        if (res.status == CT_DECODE_NONE)
+            return CT_FAIL(CT_ERR_TIMEOUT,
+                           "step %ld: code %s could not decode from the %d workers that answered %s; "
+                           "workers that never answered: %s",
+                           step, ct_code_scheme_name(ct_code_get_scheme(m->code)), info->n_arrived,
+                           c->clock == CT_CLOCK_VIRTUAL ? (c->deadline_ms > 0 ? "before the deadline" : "(the others never finish)")
+                                                        : (c->deadline_ms > 0 ? "before the deadline" : "within the 60 s safety cap"),
+                           missing);
+        info->status = res.status;
+        info->residual = res.residual;
+        info->recovered = res.recovered_fraction;
+        int cnt = 0;
+        double loss = 0;
+        const int total = ct_code_total_messages(m->code);
+        for (int slot = 0; slot < total; slot++) {
+            float a = res.coeffs[slot];
+            if (a == 0.0f || !ct_mask_test(m->mask, slot)) continue;
+            int wi = ct_code_message_worker(m->code, slot);
+            int l = slot - ct_code_message_index(m->code, wi, 0);
+            m->ptrs[cnt] = m->w[wi]->msg[l];
+            m->coefs[cnt] = a;
+            loss += (double)a * m->w[wi]->msg_loss[l];
+            cnt++;
+        }
+        info->loss = loss;
+        if (cnt == 0) {
+            info->skipped = 1;
+        } else {
+            /* g_hat = sum a_t y_t on the master's device, CT_COMBINE_MAX messages per pass */
+            for (int off = 0; off < cnt; off += CT_COMBINE_MAX) {
+                int chunk = cnt - off < CT_COMBINE_MAX ? cnt - off : CT_COMBINE_MAX;
+                CT_TRY(o->combine(m->be, 1, chunk, m->coefs + off, m->ptrs + off, m->P, &grad, off ? 1.0f : 0.0f));
+            }
+        }
+    }
+    if (c->clock == CT_CLOCK_VIRTUAL) {
+        info->step_s = stop_time - t_start;
+        info->wait_s = info->step_s;
+        m->vnow = stop_time;
+    } else {
+        const double now = ct_now_s();
+        info->wait_s = stop_time - t_start;
+        info->step_s = now - t_start;
+    }
+    return CT_OK;
+}

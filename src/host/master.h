@@ -1,0 +1,54 @@
+/* The master of one coded training run (DESIGN.md, "data flow of one step"):
+ * it splits each minibatch over the code's partitions, hands tasks to idle
+ * workers, waits (polling, never blocking on a straggler) until the arrived set
+ * is decodable, a policy count is reached or a deadline passes, decodes with the
+ * code library and forms g_hat on its own device. Time is real (wall clock,
+ * real throttling) or virtual (deterministic discrete-event time). */
+#ifndef CODEDTRAIN_MASTER_H
+#define CODEDTRAIN_MASTER_H
+
+#include <stdint.h>
+
+#include "codedtrain/codes.h"
+#include "codedtrain/data.h"
+#include "codedtrain/nn.h"
+#include "codedtrain/train.h"
+#include "host/straggler.h"
+#include "host/worker.h"
+
+typedef struct ct_step_info {
+    double step_s;           /* duration of the step on the run's clock */
+    double wait_s;           /* of which: waiting for worker results */
+    int n_arrived;           /* workers whose results were used */
+    int arrived[4096];       /* their ids, in arrival order (first n_arrived) */
+    double residual;         /* decode residual ||a^T B_F - 1|| / sqrt(k) */
+    double recovered;        /* fraction of partitions recovered */
+    double loss;             /* decoded minibatch loss */
+    ct_decode_status status;
+    int assigned;            /* tasks handed out this step */
+    int dropped;             /* results not used: late, dead, cancelled or non-finite */
+    int faulty;              /* of which: non-finite messages (erasures) */
+    int skipped;             /* 1: nothing usable arrived, no update this step */
+} ct_step_info;
+
+typedef struct ct_master ct_master;
+
+/* `params` and `grad` are device buffers on master_be (P floats). */
+ct_status ct_master_create(const ct_train_config *cfg, const ct_mlp_spec *spec, const ct_dataset *train,
+                           ct_backend *master_be, ct_master **out);
+void ct_master_destroy(ct_master *m);
+/* minibatch geometry: samples per partition slice, steps per epoch, effective batch */
+int ct_master_per_part(const ct_master *m);
+int ct_master_steps_per_epoch(const ct_master *m);
+int ct_master_batch(const ct_master *m);
+const ct_code *ct_master_code(const ct_master *m);
+/* One step: new epoch permutation when step_in_epoch == 0. grad receives g_hat
+ * (unless info->skipped). */
+ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, const float *params, float *grad,
+                         ct_step_info *info);
+/* the clock's current time in seconds since the run started */
+double ct_master_now(const ct_master *m);
+/* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */
+const char *ct_master_describe(const ct_master *m);
+
+#endif

@@ -1,0 +1,232 @@
+/* Worker contexts and their threads (see worker.h). */
+#include "host/worker.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/clock.h"
+
+/* a throttle this long is "never answers": it ends only when cancelled */
+#define CT_DEAD_MS 1e12
+
+static ct_status alloc_dev(ct_worker *w, size_t bytes, void **p) {
+    return w->be->ops->alloc(w->be, bytes, p);
+}
+
+ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
+    *out = NULL;
+    if (c->max_m < 1 || c->max_m > CT_WORKER_MAX_MSGS || c->max_d < 1 || c->max_per_part < 1)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "worker %d: %d messages (1..%d), %d partitions, %d samples per partition",
+                       c->id, c->max_m, CT_WORKER_MAX_MSGS, c->max_d, c->max_per_part);
+    ct_worker *w = calloc(1, sizeof *w);
+    if (!w) return CT_FAIL(CT_ERR_NOMEM, "worker %d: out of memory", c->id);
+    w->id = c->id;
+    w->be = c->backend;
+    w->owns_backend = 1;
+    w->data = c->data;
+    w->dim = c->data->dim;
+    w->max_d = c->max_d;
+    w->max_m = c->max_m;
+    w->max_per_part = c->max_per_part;
+    w->P = ct_mlp_param_count(c->spec);
+    atomic_store(&w->finished_step, -1);
+    *out = w; /* from here on, ct_worker_destroy cleans up partial state */
+
+    const size_t nb = (size_t)c->max_d * c->max_per_part;
+    const ct_backend_ops *o = w->be->ops;
+    CT_TRY(ct_mlp_workspace_create(w->be, c->spec, (int)nb, &w->ws));
+    CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->params));
+    for (int l = 0; l < c->max_m; l++) CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->msg[l]));
+    /* per-partition gradients for the general path (also forced when m == 1) */
+    CT_TRY(alloc_dev(w, (size_t)c->max_d * w->P * sizeof(float), (void **)&w->part_grad));
+    CT_TRY(alloc_dev(w, nb * w->dim * sizeof(float), (void **)&w->x));
+    CT_TRY(alloc_dev(w, nb * sizeof(int32_t), (void **)&w->y));
+    CT_TRY(alloc_dev(w, nb * sizeof(float), (void **)&w->w));
+    CT_TRY(alloc_dev(w, (size_t)c->max_d * sizeof(float), (void **)&w->loss));
+    w->hx = malloc(nb * w->dim * sizeof(float));
+    w->hy = malloc(nb * sizeof(int32_t));
+    w->hw = malloc(nb * sizeof(float));
+    w->hloss = malloc((size_t)c->max_d * sizeof(float));
+    if (!w->hx || !w->hy || !w->hw || !w->hloss) return CT_FAIL(CT_ERR_NOMEM, "worker %d: host buffers", w->id);
+    CT_TRY(o->event_create(w->be, &w->done_ev));
+    CT_TRY(o->flag_alloc(w->be, &w->cancel));
+    if (c->threaded) {
+        if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, NULL))
+            return CT_FAIL(CT_ERR_INTERNAL, "worker %d: pthread mutex/cond init failed", w->id);
+        w->has_thread = 1; /* set before the thread exists so destroy knows the mutex is live */
+        extern void *ct_worker_thread_main(void *);
+        if (pthread_create(&w->thread, NULL, ct_worker_thread_main, w)) {
+            w->has_thread = 0;
+            pthread_mutex_destroy(&w->mu);
+            pthread_cond_destroy(&w->cv);
+            return CT_FAIL(CT_ERR_INTERNAL, "worker %d: pthread_create failed", w->id);
+        }
+        w->has_thread = 2;
+    }
+    return CT_OK;
+}
+
+void ct_worker_destroy(ct_worker *w) {
+    if (!w) return;
+    if (w->has_thread == 2) {
+        ct_worker_cancel(w);
+        pthread_mutex_lock(&w->mu);
+        w->quit = 1;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL);
+    }
+    if (w->has_thread) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+    }
+    if (w->be) {
+        const ct_backend_ops *o = w->be->ops;
+        o->sync(w->be);
+        if (w->done_ev) o->event_destroy(w->be, w->done_ev);
+        if (w->cancel) o->flag_free(w->be, w->cancel);
+        o->free(w->be, w->params);
+        for (int l = 0; l < CT_WORKER_MAX_MSGS; l++) o->free(w->be, w->msg[l]);
+        o->free(w->be, w->part_grad);
+        o->free(w->be, w->x);
+        o->free(w->be, w->y);
+        o->free(w->be, w->w);
+        o->free(w->be, w->loss);
+        ct_mlp_workspace_destroy(w->ws);
+        if (w->owns_backend) ct_backend_destroy(w->be);
+    }
+    free(w->hx);
+    free(w->hy);
+    free(w->hw);
+    free(w->hloss);
+    free(w);
+}
+
+/* The worker's job for one step: (throttle,) gather its slices, compute its
+ * coded messages and their coded losses, (throttle,) record completion. */
+static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
+    const ct_backend_ops *o = w->be->ops;
+    ct_backend *be = w->be;
+    const int nb = t->d * t->per_part;
+    *abandoned = 0;
+    if (t->real_throttle && (t->draw.dead || t->draw.delay_ms > 0)) {
+        CT_TRY(o->throttle(be, t->draw.dead ? CT_DEAD_MS : t->draw.delay_ms, w->cancel));
+        if (*w->cancel) { *abandoned = 1; return CT_OK; }
+    }
+    const double t0 = ct_now_s();
+    for (int s = 0; s < nb; s++) {
+        int32_t idx = t->samples[s];
+        memcpy(w->hx + (size_t)s * w->dim, w->data->x + (size_t)idx * w->dim, (size_t)w->dim * sizeof(float));
+        w->hy[s] = w->data->y[idx];
+    }
+    const int fast = t->m == 1 && !t->general_path;
+    for (int s = 0; s < nb; s++)
+        w->hw[s] = fast ? t->E[s / t->per_part] * t->inv_batch : t->inv_batch;
+    CT_TRY(o->memcpy_h2d(be, w->x, w->hx, (size_t)nb * w->dim * sizeof(float)));
+    CT_TRY(o->memcpy_h2d(be, w->y, w->hy, (size_t)nb * sizeof(int32_t)));
+    CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
+    if (fast) {
+        /* m = 1: the message is linear in the per-sample loss weights, so one
+         * weighted backward pass computes sum_j E[0,j] g_j directly */
+        CT_TRY(ct_mlp_loss_grad(w->ws, w->params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
+        CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, sizeof(float)));
+        CT_TRY(o->sync(be));
+        w->msg_loss[0] = w->hloss[0];
+    } else {
+        const float *G[CT_COMBINE_MAX];
+        for (int j = 0; j < t->d; j++) {
+            float *gj = w->part_grad + (size_t)j * w->P;
+            CT_TRY(ct_mlp_loss_grad(w->ws, w->params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
+                                    w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
+            G[j] = gj;
+        }
+        CT_TRY(o->combine(be, t->m, t->d, t->E, G, w->P, w->msg, 0.0f));
+        CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, (size_t)t->d * sizeof(float)));
+        CT_TRY(o->sync(be));
+        for (int l = 0; l < t->m; l++) {
+            double s = 0;
+            for (int j = 0; j < t->d; j++) s += (double)t->E[l * t->d + j] * w->hloss[j];
+            w->msg_loss[l] = (float)s;
+        }
+    }
+    w->compute_ms = 1e3 * (ct_now_s() - t0);
+    if (t->draw.poison)
+        for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, w->msg[l]));
+    if (t->real_throttle && t->draw.factor > 1.0) {
+        /* a slow worker takes `factor` times its measured compute time */
+        CT_TRY(o->throttle(be, (t->draw.factor - 1.0) * w->compute_ms, w->cancel));
+    }
+    CT_TRY(o->event_record(be, w->done_ev));
+    return CT_OK;
+}
+
+static void finish(ct_worker *w, long step, ct_status st, int abandoned) {
+    if (st != CT_OK && w->error == CT_OK) {
+        w->error = st;
+        snprintf(w->error_msg, sizeof w->error_msg, "worker %d: %s", w->id, ct_last_error());
+    }
+    atomic_store(&w->abandoned, abandoned);
+    atomic_store_explicit(&w->finished_step, step, memory_order_release);
+}
+
+void *ct_worker_thread_main(void *arg) {
+    ct_worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->quit) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit) break;
+        ct_task t = w->task;
+        w->pending = 0;
+        pthread_mutex_unlock(&w->mu);
+        int abandoned = 0;
+        ct_status st = run_task(w, &t, &abandoned);
+        finish(w, t.step, st, abandoned);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+ct_status ct_worker_submit(ct_worker *w, const ct_task *t) {
+    if (t->d > w->max_d || t->m > w->max_m || t->per_part > w->max_per_part || t->d > CT_COMBINE_MAX)
+        return CT_FAIL(CT_ERR_INTERNAL, "worker %d: task (d=%d, m=%d, %d per partition) exceeds its buffers", w->id, t->d,
+                       t->m, t->per_part);
+    *w->cancel = 0;
+    w->state = CT_WORKER_BUSY;
+    w->task_step = t->step;
+    if (w->has_thread != 2) {
+        int abandoned = 0;
+        ct_status st = run_task(w, t, &abandoned);
+        finish(w, t->step, st, abandoned);
+        return CT_OK; /* a failure is reported by the next poll, as for threads */
+    }
+    pthread_mutex_lock(&w->mu);
+    w->task = *t;
+    w->pending = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return CT_OK;
+}
+
+ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
+    *finished = 0;
+    *abandoned = 0;
+    if (w->state != CT_WORKER_BUSY) return CT_OK;
+    if (atomic_load_explicit(&w->finished_step, memory_order_acquire) != w->task_step) return CT_OK;
+    if (w->error != CT_OK) return ct_error_set(w->error, __FILE__, __LINE__, "%s", w->error_msg);
+    *abandoned = atomic_load(&w->abandoned);
+    if (!*abandoned) {
+        int done = 0;
+        CT_TRY(w->be->ops->event_query(w->be, w->done_ev, &done));
+        if (!done) return CT_OK;
+    }
+    *finished = 1;
+    w->state = CT_WORKER_IDLE;
+    return CT_OK;
+}
+
+void ct_worker_cancel(ct_worker *w) {
+    if (w->cancel) *w->cancel = 1;
+}

@@ -1,0 +1,93 @@
+/* Workers: each is {backend context (device + stream + BLAS handle), parameter
+ * replica, message buffers, completion event, host thread}. The master hands a
+ * worker a task (its partitions' sample indices and encoding rows) and polls the
+ * worker's completion without ever blocking on it; a worker still running can be
+ * told to cut its throttle short. The same code serves the CPU and CUDA backends:
+ * on the CPU the thread computes, on CUDA it enqueues work on its stream. */
+#ifndef CODEDTRAIN_WORKER_H
+#define CODEDTRAIN_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "codedtrain/data.h"
+#include "codedtrain/nn.h"
+#include "host/straggler.h"
+#include "kernels/backend.h"
+
+#define CT_WORKER_MAX_MSGS 64
+
+typedef struct ct_task {
+    long step;
+    int d;                 /* partitions this step (rows of E's columns) */
+    int m;                 /* messages */
+    int per_part;          /* samples per partition slice */
+    float inv_batch;       /* 1 / (total minibatch size): g_j is the slice's share of the mean gradient */
+    const int32_t *samples;/* d * per_part dataset indices, partition-major (host, master-owned) */
+    const float *E;        /* m x d encoding rows (host, master-owned) */
+    ct_straggle_draw draw; /* what the straggler model does to this task */
+    int real_throttle;     /* apply draw as real delays (real clock) */
+    int general_path;      /* per-partition gradients then combine, even when m == 1 */
+} ct_task;
+
+typedef enum { CT_WORKER_IDLE = 0, CT_WORKER_BUSY } ct_worker_state;
+
+typedef struct ct_worker {
+    int id;
+    ct_backend *be;
+    int owns_backend;
+    ct_mlp_workspace *ws;
+    size_t P;
+    int dim;
+    int max_d, max_m, max_per_part;
+    float *params;          /* replica (device) */
+    float *msg[CT_WORKER_MAX_MSGS];  /* coded messages (device, P each) */
+    float *part_grad;       /* general path: max_d x P (device) */
+    float *x, *w, *loss;    /* batch, per-sample weights, per-partition losses (device) */
+    int32_t *y;
+    float *hx, *hw, *hloss; /* host staging */
+    int32_t *hy;
+    ct_event *done_ev;
+    volatile int *cancel;   /* host-visible flag the throttle watches */
+    const ct_dataset *data; /* training set (host, shared read-only) */
+    /* task hand-off */
+    pthread_t thread;
+    int has_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending, quit;
+    ct_task task;
+    ct_worker_state state;        /* master's view */
+    long task_step;               /* step of the task last submitted (master's view) */
+    _Atomic long finished_step;   /* set by the worker thread when the task is enqueued/computed */
+    _Atomic int abandoned;        /* the task was cancelled before computing */
+    float msg_loss[CT_WORKER_MAX_MSGS]; /* coded loss of each message (host) */
+    double compute_ms;            /* measured compute time of the last task (CPU) */
+    ct_status error;              /* first failure inside the thread */
+    char error_msg[512];
+} ct_worker;
+
+typedef struct ct_worker_config {
+    int id;
+    ct_backend *backend;     /* the worker's own context (the worker takes ownership) */
+    const ct_mlp_spec *spec;
+    const ct_dataset *data;
+    int max_d, max_m, max_per_part;
+    int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */
+} ct_worker_config;
+
+ct_status ct_worker_create(const ct_worker_config *cfg, ct_worker **out);
+/* cancels a running task, joins the thread, frees everything */
+void ct_worker_destroy(ct_worker *w);
+/* Give an idle worker a task (the task's arrays must stay valid until the
+ * worker finishes it). Returns at once when threaded. */
+ct_status ct_worker_submit(ct_worker *w, const ct_task *task);
+/* Non-blocking: 1 when the current task's messages are complete on the device
+ * (and *abandoned says whether it was cancelled before computing), else 0.
+ * A failure inside the worker is returned as a status (message recorded). */
+ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned);
+/* Ask a running task to stop its throttle early (the master no longer needs it). */
+void ct_worker_cancel(ct_worker *w);
+
+#endif
