@@ -14,6 +14,8 @@ static void usage(FILE *f) {
             "  train    train a model (single worker or coded across workers)\n"
             "  codes    inspect a gradient code: assignment, encoding, decode quality, bounds\n"
             "  compare  train under several codes with the same seed and stragglers, side by side\n"
+            "  eval     test accuracy of a saved checkpoint\n"
+            "  uep      UEP-coded approximate matrix multiplication experiment\n"
             "\n"
             "  codedtrain <command> --help   shows each command's options and examples\n"
             "  codedtrain --version\n"
@@ -41,6 +43,8 @@ int ct_cli_main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return ct_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "codes")) return ct_cli_codes(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return ct_cli_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "uep")) return ct_cli_uep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return ct_cli_eval(argc - 1, argv + 1);
     fprintf(stderr, "codedtrain: unknown command '%s' (try codedtrain --help)\n", cmd);
     return 2;
 }
