@@ -75,6 +75,12 @@ typedef struct ct_backend_ops {
     /* *done = 1 when all work before the record has finished, else 0; never blocks */
     ct_status (*event_query)(ct_backend *be, ct_event *ev, int *done);
 
+    /* ---- host-visible flags (throttle's cancel flag) ---- */
+    /* *flag = a zeroed int that the host writes and running device work reads
+     * (CUDA: pinned, mapped host memory; CPU: calloc). flag_free(NULL) is a no-op. */
+    ct_status (*flag_alloc)(ct_backend *be, volatile int **flag);
+    void (*flag_free)(ct_backend *be, volatile int *flag);
+
     /* ---- BLAS ---- */
     /* C[M x N] = alpha * op(A) * op(B) + beta * C, row-major, op = transpose if trans != 0.
      * op(A) is M x K, op(B) is K x N. */
@@ -89,13 +95,14 @@ typedef struct ct_backend_ops {
     /* dy[i] *= act'(y[i]) in place, where y is the activation's *output* */
     ct_status (*act_backward)(ct_backend *be, ct_activation act, size_t n, const float *y,
                               float *dy);
-    /* db[c] = beta * db[c] + sum_r dz[r, c] */
+    /* db[c] = beta * db[c] + sum_r dz[r, c]  (beta == 0: db is overwritten, never read) */
     ct_status (*bias_grad)(ct_backend *be, int rows, int cols, const float *dz, float beta,
                            float *db);
     /* Softmax cross-entropy with per-sample loss weights w (device, may be NULL:
      * weight 1/rows each). loss_out (device, 1 float) = sum_r w_r * CE_r;
      * dlogits[r, c] = w_r * (softmax(logits_r)_c - [c == labels_r]).
-     * dlogits may alias logits. labels are device int32 in [0, classes). */
+     * dlogits may alias logits. labels are device int32 in [0, classes); a label
+     * outside: CPU fails with CT_ERR_INVALID_ARG, CUDA makes that row and the loss NaN. */
     ct_status (*softmax_xent)(ct_backend *be, int rows, int classes, const float *logits,
                               const int32_t *labels, const float *w, float *dlogits,
                               float *loss_out);
@@ -120,7 +127,8 @@ typedef struct ct_backend_ops {
      * every vector of length P. E is a HOST array (m x d, row-major, copied by
      * the op before it returns); G and Y are HOST arrays of DEVICE pointers (d and m
      * of them, read before the op returns). The decode form g_hat += sum a_i y_i is
-     * m = 1, E = a, beta = 1. Y_l must not alias any G_j. m, d in 1..CT_COMBINE_MAX. */
+     * m = 1, E = a, beta = 1. Y_l must not alias any G_j. m, d in 1..CT_COMBINE_MAX.
+     * beta == 0: Y is overwritten, never read. */
     ct_status (*combine)(ct_backend *be, int m, int d, const float *E, const float *const *G,
                          size_t P, float *const *Y, float beta);
 
@@ -139,8 +147,9 @@ typedef struct ct_backend_ops {
 
     /* Straggler injection: delay this stream by `ms` milliseconds of wall time
      * (CUDA: a one-block spin kernel on the global timer; CPU: a sleep), cut
-     * short early when *cancel becomes nonzero (host-visible flag from
-     * ct_be_cancel_flag; may be NULL). */
+     * short early when *cancel becomes nonzero (host-visible flag from this
+     * backend's flag_alloc; may be NULL). ms is clamped to [0, 1e12] (~30 years:
+     * "until cancelled"). */
     ct_status (*throttle)(ct_backend *be, double ms, volatile int *cancel);
 } ct_backend_ops;
 
