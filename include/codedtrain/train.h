@@ -57,6 +57,7 @@ typedef struct ct_train_config {
     double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
+    int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
@@ -81,6 +82,7 @@ typedef struct ct_train_result {
     double mean_step_s;       /* mean step time (clock of the run) */
     long dropped;             /* worker results not used (late, dead or poisoned) */
     double data_dropped;      /* mean fraction of the minibatch's partitions not recovered */
+    double bits_uploaded;     /* total bits of worker messages the master received */
 } ct_train_result;
 
 /* Runs the whole training; prints progress to stdout as configured. */

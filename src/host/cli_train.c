@@ -43,6 +43,8 @@ static void train_usage(FILE *f) {
             "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
             "  --general-path        per-partition gradients + combine even when one message suffices\n"
+            "  --compress C          none (default), sign (1 bit/coordinate, stochastic, unbiased),\n"
+            "                        sign-ef (deterministic sign with error feedback)\n"
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
@@ -131,6 +133,13 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--cancel-late '%s': expected on or off", v);
     }
     else if (!strcmp(a, "--general-path")) { c->general_path = 1; }
+    else if (!strcmp(a, "--compress")) {
+        VALUE();
+        if (!strcmp(v, "none")) c->compress = 0;
+        else if (!strcmp(v, "sign")) c->compress = 1;
+        else if (!strcmp(v, "sign-ef")) c->compress = 2;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign or sign-ef", v);
+    }
     else *matched = 0;
 #undef VALUE
     *ip = i;

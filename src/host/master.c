@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codedtrain/rng.h"
 #include "host/clock.h"
 
 /* exact codes waiting "until decodable" give up after this long (real clock) */
@@ -32,6 +33,8 @@ struct ct_master {
     int *assigned, *order, *arrived_flag;
     ct_straggle_draw *draw;
     const float **ptrs;
+    const uint32_t **bit_ptrs;
+    const float **scale_ptrs;
     float *coefs;
     char desc[256];
 };
@@ -43,6 +46,7 @@ int ct_master_per_part(const ct_master *m) { return m->per_part; }
 int ct_master_steps_per_epoch(const ct_master *m) { return m->steps_per_epoch; }
 int ct_master_batch(const ct_master *m) { return m->batch; }
 const char *ct_master_describe(const ct_master *m) { return m->desc; }
+ct_worker *ct_master_worker(ct_master *m, int i) { return i >= 0 && i < m->n ? m->w[i] : NULL; }
 
 double ct_master_now(const ct_master *m) {
     return m->cfg->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s() - m->t0;
@@ -115,8 +119,10 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->draw = calloc((size_t)n, sizeof *m->draw);
         m->ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->ptrs);
         m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
+        m->bit_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->bit_ptrs);
+        m->scale_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->scale_ptrs);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
-            !m->order || !m->arrived_flag || !m->draw || !m->ptrs || !m->coefs)
+            !m->order || !m->arrived_flag || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
             st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
     }
     /* workers: one context each, on the master's kind of device, round-robin over GPUs */
@@ -131,7 +137,8 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         ct_worker_config wc = {.id = i, .backend = wb, .spec = spec, .data = train,
                                .max_d = ct_code_load(m->code, i) > 0 ? ct_code_load(m->code, i) : 1,
                                .max_m = ct_code_messages(m->code, i) > 0 ? ct_code_messages(m->code, i) : 1,
-                               .max_per_part = m->per_part, .threaded = m->n > 1};
+                               .max_per_part = m->per_part, .threaded = m->n > 1,
+                               .compress = (ct_compress)c->compress};
         st = ct_worker_create(&wc, &m->w[i]);
         if (st == CT_OK) {
             m->samples[i] = malloc((size_t)wc.max_d * m->per_part * sizeof(int32_t));
@@ -167,6 +174,8 @@ void ct_master_destroy(ct_master *m) {
     free(m->draw);
     free(m->ptrs);
     free(m->coefs);
+    free(m->bit_ptrs);
+    free(m->scale_ptrs);
     ct_straggler_destroy(m->strag);
     ct_code_destroy(m->code);
     free(m);
@@ -182,8 +191,10 @@ static int stop_rule(const ct_master *m, int n_arrived) {
 static ct_status accept_arrival(ct_master *m, int i, int *ok) {
     ct_worker *w = m->w[i];
     *ok = 1;
+    /* compressed: the scale carries any non-finite value (bits are always finite) */
     for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
-        CT_TRY(w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+        CT_TRY(m->cfg->compress ? w->be->ops->all_finite(w->be, 1, w->scale[l], ok)
+                                : w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
     if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
     return CT_OK;
 }
@@ -335,7 +346,9 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         m->draw[i] = ct_straggler_draw(m->strag, i, step);
         ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
                      .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
-                     .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path};
+                     .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path,
+                     .compress = (ct_compress)c->compress,
+                     .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
         CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
     }
@@ -347,6 +360,10 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     if (c->clock == CT_CLOCK_VIRTUAL) CT_TRY(wait_virtual(m, info, &stop_time, &decodable));
     else CT_TRY(wait_real(m, info, &stop_time, &decodable));
     info->dropped = info->assigned - info->n_arrived;
+    for (int r = 0; r < info->n_arrived; r++) {
+        const double per_msg = c->compress ? (double)m->P + 32.0 : 32.0 * (double)m->P;
+        info->bits_up += per_msg * ct_code_messages(m->code, info->arrived[r]);
+    }
 
     /* 4. decode */
     char missing[512];
@@ -379,6 +396,8 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             int wi = ct_code_message_worker(m->code, slot);
             int l = slot - ct_code_message_index(m->code, wi, 0);
             m->ptrs[cnt] = m->w[wi]->msg[l];
+            m->bit_ptrs[cnt] = m->w[wi]->bits[l];
+            m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
             loss += (double)a * m->w[wi]->msg_loss[l];
             cnt++;
@@ -386,6 +405,10 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         info->loss = loss;
         if (cnt == 0) {
             info->skipped = 1;
+        } else if (c->compress) {
+            /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */
+            CT_TRY(o->fill(m->be, m->P, 0.0f, grad));
+            CT_TRY(o->unpack_accumulate(m->be, cnt, m->coefs, m->bit_ptrs, m->scale_ptrs, m->P, grad));
         } else {
             /* g_hat = sum a_t y_t on the master's device, CT_COMBINE_MAX messages per pass */
             for (int off = 0; off < cnt; off += CT_COMBINE_MAX) {

@@ -29,6 +29,7 @@ typedef struct ct_step_info {
     int dropped;             /* results not used: late, dead, cancelled or non-finite */
     int faulty;              /* of which: non-finite messages (erasures) */
     int skipped;             /* 1: nothing usable arrived, no update this step */
+    double bits_up;          /* bits of the messages received (1-bit: P + 32 per message) */
 } ct_step_info;
 
 typedef struct ct_master ct_master;
@@ -46,6 +47,8 @@ const ct_code *ct_master_code(const ct_master *m);
  * (unless info->skipped). */
 ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, const float *params, float *grad,
                          ct_step_info *info);
+/* worker i (tests and diagnostics read its buffers) */
+ct_worker *ct_master_worker(ct_master *m, int i);
 /* the clock's current time in seconds since the run started */
 double ct_master_now(const ct_master *m);
 /* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */

@@ -196,6 +196,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     ct_json_key_num(&j, "loss", info->loss);
     ct_json_key_int(&j, "assigned", info->assigned);
     ct_json_key_int(&j, "dropped", info->dropped);
+    ct_json_key_num(&j, "bits_up", info->bits_up);
     if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
     if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
     return write_line(t->log, &j);
@@ -208,7 +209,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     const int b = ct_master_batch(t->master);
     const int bar = progress_is_bar(c);
     const int virt = c->clock == CT_CLOCK_VIRTUAL;
-    double train_time = 0, wait_sum = 0, lost_sum = 0; /* on the run's clock */
+    double train_time = 0, wait_sum = 0, lost_sum = 0, bits = 0; /* on the run's clock */
     long steps = 0, dropped = 0;
     res->time_to_target_s = -1;
 
@@ -236,6 +237,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             wait_sum += info.wait_s;
             lost_sum += 1.0 - (info.skipped ? 0.0 : info.recovered);
             dropped += info.dropped;
+            bits += info.bits_up;
             dodged += info.dropped;
             if (t->log) CT_TRY(write_step(t, steps, epoch, train_time, &info));
             steps++;
@@ -263,6 +265,8 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             ct_json_key_num(&j, "time_s", train_time);
             ct_json_key_num(&j, "train_loss", train_loss);
             ct_json_key_num(&j, "test_acc", acc);
+            ct_json_key_num(&j, "bits_up", bits);
+            ct_json_key_int(&j, "steps", steps);
             CT_TRY(write_line(t->log, &j));
         }
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
@@ -279,6 +283,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->mean_step_s = steps ? train_time / steps : 0;
     res->dropped = dropped;
     res->data_dropped = steps ? lost_sum / steps : 0;
+    res->bits_uploaded = bits;
     return CT_OK;
 }
 
@@ -341,6 +346,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_num(&j, "mean_step_s", res->mean_step_s);
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
+        ct_json_key_num(&j, "bits_up", res->bits_uploaded);
+        ct_json_key_str(&j, "compress", cfg->compress == 2 ? "sign-ef" : cfg->compress == 1 ? "sign" : "none");
         if (cfg->target_acc > 0) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");

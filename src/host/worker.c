@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codedtrain/rng.h"
 #include "host/clock.h"
 
 /* a throttle this long is "never answers": it ends only when cancelled */
@@ -41,6 +42,18 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     for (int l = 0; l < c->max_m; l++) CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->msg[l]));
     /* per-partition gradients for the general path (also forced when m == 1) */
     CT_TRY(alloc_dev(w, (size_t)c->max_d * w->P * sizeof(float), (void **)&w->part_grad));
+    if (c->compress != CT_COMPRESS_NONE) {
+        const size_t words = (w->P + 31) / 32;
+        for (int l = 0; l < c->max_m; l++) {
+            CT_TRY(alloc_dev(w, words * sizeof(uint32_t), (void **)&w->bits[l]));
+            CT_TRY(alloc_dev(w, sizeof(float), (void **)&w->scale[l]));
+            if (c->compress == CT_COMPRESS_SIGN_EF) {
+                /* error feedback starts at zero and is carried across steps */
+                CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->ef[l]));
+                CT_TRY(o->fill(w->be, w->P, 0.0f, w->ef[l]));
+            }
+        }
+    }
     CT_TRY(alloc_dev(w, nb * w->dim * sizeof(float), (void **)&w->x));
     CT_TRY(alloc_dev(w, nb * sizeof(int32_t), (void **)&w->y));
     CT_TRY(alloc_dev(w, nb * sizeof(float), (void **)&w->w));
@@ -88,7 +101,12 @@ void ct_worker_destroy(ct_worker *w) {
         if (w->done_ev) o->event_destroy(w->be, w->done_ev);
         if (w->cancel) o->flag_free(w->be, w->cancel);
         o->free(w->be, w->params);
-        for (int l = 0; l < CT_WORKER_MAX_MSGS; l++) o->free(w->be, w->msg[l]);
+        for (int l = 0; l < CT_WORKER_MAX_MSGS; l++) {
+            o->free(w->be, w->msg[l]);
+            o->free(w->be, w->bits[l]);
+            o->free(w->be, w->scale[l]);
+            o->free(w->be, w->ef[l]);
+        }
         o->free(w->be, w->part_grad);
         o->free(w->be, w->x);
         o->free(w->be, w->y);
@@ -151,9 +169,16 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
             w->msg_loss[l] = (float)s;
         }
     }
-    w->compute_ms = 1e3 * (ct_now_s() - t0);
-    if (t->draw.poison)
+    if (t->draw.poison) /* fault injection: a worker whose arithmetic went bad */
         for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, w->msg[l]));
+    if (t->compress != CT_COMPRESS_NONE) {
+        const ct_quantizer q = t->compress == CT_COMPRESS_SIGN ? CT_QUANT_STOCHASTIC : CT_QUANT_SIGN_EF;
+        for (int l = 0; l < t->m; l++)
+            CT_TRY(o->sign_pack(be, q, w->P, w->msg[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
+                                w->scale[l]));
+        CT_TRY(o->sync(be));
+    }
+    w->compute_ms = 1e3 * (ct_now_s() - t0);
     if (t->real_throttle && t->draw.factor > 1.0) {
         /* a slow worker takes `factor` times its measured compute time */
         CT_TRY(o->throttle(be, (t->draw.factor - 1.0) * w->compute_ms, w->cancel));

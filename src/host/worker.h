@@ -18,6 +18,8 @@
 
 #define CT_WORKER_MAX_MSGS 64
 
+typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF } ct_compress;
+
 typedef struct ct_task {
     long step;
     int d;                 /* partitions this step (rows of E's columns) */
@@ -29,6 +31,8 @@ typedef struct ct_task {
     ct_straggle_draw draw; /* what the straggler model does to this task */
     int real_throttle;     /* apply draw as real delays (real clock) */
     int general_path;      /* per-partition gradients then combine, even when m == 1 */
+    ct_compress compress;  /* upload messages as 1 bit per coordinate + a scale */
+    uint64_t quant_seed;   /* stochastic quantizer: keyed per (run, worker, step) */
 } ct_task;
 
 typedef enum { CT_WORKER_IDLE = 0, CT_WORKER_BUSY } ct_worker_state;
@@ -44,6 +48,9 @@ typedef struct ct_worker {
     float *params;          /* replica (device) */
     float *msg[CT_WORKER_MAX_MSGS];  /* coded messages (device, P each) */
     float *part_grad;       /* general path: max_d x P (device) */
+    uint32_t *bits[CT_WORKER_MAX_MSGS];  /* 1-bit messages: ceil(P/32) words each (device) */
+    float *scale[CT_WORKER_MAX_MSGS];    /* their scales (device, 1 float each) */
+    float *ef[CT_WORKER_MAX_MSGS];       /* error-feedback state per message (device, P each) */
     float *x, *w, *loss;    /* batch, per-sample weights, per-partition losses (device) */
     int32_t *y;
     float *hx, *hw, *hloss; /* host staging */
@@ -75,6 +82,7 @@ typedef struct ct_worker_config {
     const ct_dataset *data;
     int max_d, max_m, max_per_part;
     int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */
+    ct_compress compress;    /* allocate 1-bit message buffers (and EF state) */
 } ct_worker_config;
 
 ct_status ct_worker_create(const ct_worker_config *cfg, ct_worker **out);
