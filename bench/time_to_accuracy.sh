@@ -12,4 +12,4 @@ per_part=$((batch / n))
 mean=$(python3 -c "print($unit * $per_part)")   # ms: the compute time of one partition slice
 "$build/codedtrain" compare --codes uncoded,ignore,frep,cyclic,cyclic-mds,expander,bgc,sgc,erasurehead \
   --device cpu --workers $n --stragglers 3 --load 4 --batch $batch --clock virtual --unit-cost-ms $unit \
-  --straggle "shifted-exp:0,$mean" --target-acc 0.85 --epochs 12 --out "$out"
+  --straggle "shifted-exp:0,$mean" --target-acc 0.85 --eval-every 20 --epochs 6 --out "$out"

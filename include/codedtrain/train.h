@@ -39,6 +39,8 @@ typedef struct ct_train_config {
     double target_acc;        /* stop at the first epoch reaching it (<= 0: off) */
     int max_steps;            /* stop after this many steps (0: off); benchmarks */
     int eval;                 /* evaluate test accuracy each epoch (1) */
+    int eval_every;           /* also evaluate every this many steps (0: epochs only); the
+                                 target accuracy is checked at every evaluation */
     const char *log_path;     /* JSON Lines log (NULL: none) */
     ct_progress_mode progress;
 

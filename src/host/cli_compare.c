@@ -72,7 +72,7 @@ static ct_status append_csv(FILE *csv, const char *code, const char *log_path) {
     if (!f) return CT_FAIL(CT_ERR_IO, "%s: cannot read back the run's log", log_path);
     char line[1 << 16];
     while (fgets(line, sizeof line, f)) {
-        if (!strstr(line, "\"type\":\"epoch\"")) continue;
+        if (!strstr(line, "\"type\":\"epoch\"") && !strstr(line, "\"type\":\"eval\"")) continue;
         int epoch = 0;
         double t = 0, acc = 0, loss = 0;
         const char *p;
@@ -120,6 +120,10 @@ int ct_cli_compare(int argc, char **argv) {
         fprintf(stderr, "codedtrain compare: %s\n", ct_last_error());
         return ct_status_exit_code(st);
     }
+    if (strlen(out_dir) > 1900) {
+        fprintf(stderr, "codedtrain compare: --out: path longer than 1900 characters\n");
+        return 2;
+    }
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory\n", out_dir);
         return 2;
@@ -136,7 +140,10 @@ int ct_cli_compare(int argc, char **argv) {
     const ct_progress_mode progress = cfg.progress;
     for (int r = 0; r < n_rows; r++) {
         char log_path[2048];
-        snprintf(log_path, sizeof log_path, "%s/%s.jsonl", out_dir, rows[r].code);
+        if (snprintf(log_path, sizeof log_path, "%.1900s/%.64s.jsonl", out_dir, rows[r].code) >= (int)sizeof log_path) {
+            fprintf(stderr, "codedtrain compare: log path too long\n");
+            return 2;
+        }
         ct_train_config c = cfg;
         c.code = rows[r].code;
         c.log_path = log_path;

@@ -26,6 +26,7 @@ static void train_usage(FILE *f) {
             "  --seed S              seed for init, shuffling and synthetic data (default 1)\n"
             "  --target-acc A        stop at the first epoch whose test accuracy reaches A\n"
             "  --max-steps N         stop after N steps (benchmarks)\n"
+            "  --eval-every N        also measure test accuracy every N steps (finer time to target)\n"
             "coded training (n workers):\n"
             "  --workers N           logical workers (default 1)\n"
             "  --code NAME           uncoded (default), ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
@@ -96,6 +97,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--weight-decay")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1e3, &c->weight_decay)); }
     else if (!strcmp(a, "--seed")) { VALUE(); CT_TRY(ct_arg_u64(a, v, &c->seed)); }
     else if (!strcmp(a, "--target-acc")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1, &c->target_acc)); }
+    else if (!strcmp(a, "--eval-every")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->eval_every)); }
     else if (!strcmp(a, "--max-steps")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->max_steps)); }
     else if (!strcmp(a, "--device")) { VALUE(); CT_TRY(ct_device_kind_parse(v, &c->device)); }
     else if (!strcmp(a, "--threads")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }

@@ -211,6 +211,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     const int virt = c->clock == CT_CLOCK_VIRTUAL;
     double train_time = 0, wait_sum = 0, lost_sum = 0, bits = 0; /* on the run's clock */
     long steps = 0, dropped = 0;
+    int target_hit = 0;
     res->time_to_target_s = -1;
 
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
@@ -241,10 +242,32 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             dodged += info.dropped;
             if (t->log) CT_TRY(write_step(t, steps, epoch, train_time, &info));
             steps++;
+            if (c->eval_every > 0 && steps % c->eval_every == 0 && s + 1 < steps_per_epoch) {
+                double acc = 0;
+                CT_TRY(evaluate(t, &acc));
+                if (t->log) {
+                    ct_json j;
+                    ct_json_begin(&j);
+                    ct_json_key_str(&j, "type", "eval");
+                    ct_json_key_int(&j, "step", steps);
+                    ct_json_key_int(&j, "epoch", epoch);
+                    ct_json_key_num(&j, "time_s", train_time);
+                    ct_json_key_num(&j, "test_acc", acc);
+                    ct_json_key_num(&j, "bits_up", bits);
+                    CT_TRY(write_line(t->log, &j));
+                }
+                if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
+                    res->time_to_target_s = train_time;
+                    res->final_test_acc = acc;
+                    target_hit = 1;
+                    break;
+                }
+            }
             if (bar && (s % 20 == 0 || s + 1 == steps_per_epoch)) draw_bar(epoch, c->epochs, s + 1, steps_per_epoch, done ? loss_sum / done : 0);
         }
         double acc = -1;
-        if (c->eval) CT_TRY(evaluate(t, &acc));
+        if (target_hit) acc = res->final_test_acc; /* measured at the step that reached it */
+        else if (c->eval) CT_TRY(evaluate(t, &acc));
         const double train_loss = done ? loss_sum / done : 0;
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
@@ -269,6 +292,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             ct_json_key_int(&j, "steps", steps);
             CT_TRY(write_line(t->log, &j));
         }
+        if (target_hit) break;
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
             res->time_to_target_s = train_time;
             break;
