@@ -59,7 +59,11 @@ typedef struct ct_train_config {
     double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
-    int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback) */
+    int async;                /* apply each unit as soon as peeling recovers it (ldgm) */
+    int max_staleness;        /* async: late codewords used up to this many steps late */
+    int lossy_lsq;            /* async: at the deadline estimate undecoded units by least squares (else zero) */
+    int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback),
+                                 3 sign-plain (sign times mean |y|, no feedback) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
@@ -68,7 +72,8 @@ typedef struct ct_train_config {
      .dataset = CT_DATA_IDX, .synth_n = 10000, .synth_dim = 64, .synth_classes = 10,             \
      .epochs = 5, .batch = 128, .lr = 0.05, .momentum = 0.9, .lr_schedule = "constant",           \
      .seed = 1, .eval = 1, .progress = CT_PROGRESS_AUTO, .workers = 1, .code = "uncoded",         \
-     .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1}
+     .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1,        \
+     .max_staleness = 1}
 
 typedef struct ct_train_result {
     double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */

@@ -44,8 +44,13 @@ static void train_usage(FILE *f) {
             "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
             "  --general-path        per-partition gradients + combine even when one message suffices\n"
+            "  --async               apply each unit as soon as peeling recovers it, late codewords\n"
+            "                        included (ldgm; needs --deadline-ms)\n"
+            "  --max-staleness S     async: use codewords up to S steps late (default 1)\n"
+            "  --lossy zero|lsq      async: undecoded units at the deadline: zero or least squares\n"
             "  --compress C          none (default), sign (1 bit/coordinate, stochastic, unbiased),\n"
-            "                        sign-ef (deterministic sign with error feedback)\n"
+            "                        sign-ef (deterministic sign with error feedback),\n"
+            "                        sign-plain (signSGD-style: sign times mean |y|, no feedback)\n"
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
@@ -135,12 +140,21 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--cancel-late '%s': expected on or off", v);
     }
     else if (!strcmp(a, "--general-path")) { c->general_path = 1; }
+    else if (!strcmp(a, "--async")) { c->async = 1; }
+    else if (!strcmp(a, "--max-staleness")) { VALUE(); CT_TRY(ct_arg_int(a, v, 0, 64, &c->max_staleness)); }
+    else if (!strcmp(a, "--lossy")) {
+        VALUE();
+        if (!strcmp(v, "zero")) c->lossy_lsq = 0;
+        else if (!strcmp(v, "lsq")) c->lossy_lsq = 1;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--lossy '%s': expected zero or lsq", v);
+    }
     else if (!strcmp(a, "--compress")) {
         VALUE();
         if (!strcmp(v, "none")) c->compress = 0;
         else if (!strcmp(v, "sign")) c->compress = 1;
         else if (!strcmp(v, "sign-ef")) c->compress = 2;
-        else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign or sign-ef", v);
+        else if (!strcmp(v, "sign-plain")) c->compress = 3;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign, sign-ef or sign-plain", v);
     }
     else *matched = 0;
 #undef VALUE

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "codedtrain/rng.h"
+#include "host/async_decode.h"
 #include "host/clock.h"
 
 /* exact codes waiting "until decodable" give up after this long (real clock) */
@@ -36,6 +37,8 @@ struct ct_master {
     const uint32_t **bit_ptrs;
     const float **scale_ptrs;
     float *coefs;
+    ct_async *async;          /* asynchronous peeling (ldgm --async), else NULL */
+    unsigned char *pending;   /* virtual clock, async: a late result not yet replayed */
     char desc[256];
 };
 
@@ -105,6 +108,16 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
             st = CT_FAIL(CT_ERR_INVALID_ARG, "--load %d: at most %d partitions per worker", ct_code_max_load(m->code), CT_COMBINE_MAX);
     }
     GO(ct_straggler_create(c->straggle, c->workers, c->seed ^ 0x5354524147474C45ull, &m->strag));
+    if (st == CT_OK && c->async) {
+        if (!(c->deadline_ms > 0))
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--async needs --deadline-ms: the step ends at the deadline, not when decodable");
+        else if (m->fastest_k)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--async decodes by peeling; it does not combine with --policy fastest-k");
+        else
+            st = ct_async_create(m->code, master_be, m->P, c->max_staleness, c->lossy_lsq ? CT_LOSSY_LSQ : CT_LOSSY_ZERO,
+                                 &m->async);
+        if (st == CT_OK && !(m->pending = calloc((size_t)m->n, 1))) st = CT_FAIL(CT_ERR_NOMEM, "master: pending flags");
+    }
     if (st == CT_OK) {
         const int n = m->n;
         m->w = calloc((size_t)n, sizeof *m->w);
@@ -151,9 +164,10 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         return st;
     }
     const ct_code_spec *cs = ct_code_get_spec(m->code);
-    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s", ct_code_scheme_name(cs->scheme), m->n,
+    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
              cs->stragglers, m->k, ct_code_max_load(m->code), ct_code_max_messages(m->code),
-             m->fastest_k ? ", fastest-k" : "", c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
+             m->fastest_k ? ", fastest-k" : "", m->async ? ", asynchronous peeling" : "",
+             c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
     *out = m;
     return CT_OK;
 }
@@ -176,12 +190,15 @@ void ct_master_destroy(ct_master *m) {
     free(m->coefs);
     free(m->bit_ptrs);
     free(m->scale_ptrs);
+    ct_async_destroy(m->async); /* after the workers: its codewords were copied out of theirs */
+    free(m->pending);
     ct_straggler_destroy(m->strag);
     ct_code_destroy(m->code);
     free(m);
 }
 
-static int stop_rule(const ct_master *m, int n_arrived) {
+static int stop_rule(const ct_master *m, long step, int n_arrived) {
+    if (m->async) return ct_async_complete(m->async, step);
     if (m->fastest_k) return n_arrived >= m->fastest_k;
     return ct_code_decodable(m->code, m->mask);
 }
@@ -196,6 +213,18 @@ static ct_status accept_arrival(ct_master *m, int i, int *ok) {
         CT_TRY(m->cfg->compress ? w->be->ops->all_finite(w->be, 1, w->scale[l], ok)
                                 : w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
     if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
+    return CT_OK;
+}
+
+/* Async: a finished worker's codewords go to the peeler of the step they were
+ * computed for (this one or a stale one); non-finite ones are erasures. */
+static ct_status async_arrival(ct_master *m, int i, int *ok, int *used) {
+    ct_worker *w = m->w[i];
+    *used = 0;
+    *ok = 1;
+    for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
+        CT_TRY(w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    if (*ok) CT_TRY(ct_async_arrive(m->async, w->task_step, i, w->msg, w->msg_loss, used));
     return CT_OK;
 }
 
@@ -221,27 +250,33 @@ static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
 }
 
 /* Wait for results on the virtual clock: every task really runs (in parallel,
- * untimed), then arrivals are replayed in order of modeled finishing time. */
-static ct_status wait_virtual(ct_master *m, ct_step_info *info, double *stop_time, int *decodable) {
+ * untimed), then arrivals are replayed in order of modeled finishing time.
+ * Async: results still pending from earlier steps join the replay at their own
+ * finishing times. */
+static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, double *stop_time, int *decodable) {
     const ct_train_config *c = m->cfg;
     int n_order = 0;
     for (int i = 0; i < m->n; i++) {
-        if (!m->assigned[i]) continue;
-        const ct_straggle_draw *d = &m->draw[i];
-        double compute_s = 1e-3 * c->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * d->factor;
-        m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s + 1e-3 * d->delay_ms;
-        m->order[n_order++] = i;
+        if (m->assigned[i]) {
+            const ct_straggle_draw *d = &m->draw[i];
+            double compute_s = 1e-3 * c->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * d->factor;
+            m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s + 1e-3 * d->delay_ms;
+            m->order[n_order++] = i;
+        } else if (m->async && m->pending[i]) {
+            m->finish[i] = m->busy_until[i];
+            m->order[n_order++] = i;
+        }
     }
     qsort_r(m->order, (size_t)n_order, sizeof(int), cmp_finish_ctx_sort, m->finish);
-    /* run every task that will ever finish; wait (really) for all of them */
+    /* run every new task that will ever finish; wait (really) for all of them */
     for (int r = 0; r < n_order; r++) {
         int i = m->order[r];
-        if (isinf(m->finish[i])) continue;
+        if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
     }
     for (int r = 0; r < n_order; r++) {
         int i = m->order[r];
-        if (isinf(m->finish[i])) continue;
+        if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         for (;;) {
             int fin = 0, ab = 0;
             CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
@@ -256,25 +291,38 @@ static ct_status wait_virtual(ct_master *m, ct_step_info *info, double *stop_tim
     for (int r = 0; r < n_order; r++) {
         int i = m->order[r];
         if (isinf(m->finish[i]) || m->finish[i] > deadline) break; /* the dead never arrive */
-        int ok = 0;
-        CT_TRY(accept_arrival(m, i, &ok));
+        int ok = 0, used = 0;
         *stop_time = m->finish[i];
+        if (m->async) {
+            CT_TRY(async_arrival(m, i, &ok, &used));
+            if (m->pending[i]) { /* a stale result: used for its own step, not counted here */
+                m->pending[i] = 0;
+                if (stop_rule(m, step, n_arr)) { *decodable = 1; break; }
+                continue;
+            }
+        } else {
+            CT_TRY(accept_arrival(m, i, &ok));
+        }
         if (!ok) { info->faulty++; continue; }
         m->arrived_flag[i] = 1;
         info->arrived[n_arr++] = i;
-        if (stop_rule(m, n_arr)) { *decodable = 1; break; }
+        if (stop_rule(m, step, n_arr)) { *decodable = 1; break; }
     }
     if (!*decodable && isfinite(deadline)) *stop_time = deadline;
     info->n_arrived = n_arr;
     /* late workers stay busy until their modeled finish; the dead are re-drawn next step */
     for (int i = 0; i < m->n; i++)
-        if (m->assigned[i] && !m->arrived_flag[i] && isfinite(m->finish[i]) && m->finish[i] > *stop_time)
+        if (m->assigned[i] && !m->arrived_flag[i] && isfinite(m->finish[i]) && m->finish[i] > *stop_time) {
             m->busy_until[i] = m->finish[i];
+            if (m->async) m->pending[i] = 1;
+        }
     return CT_OK;
 }
 
-/* Wait for results on the wall clock: poll completion, never block on one worker. */
-static ct_status wait_real(ct_master *m, ct_step_info *info, double *stop_time, int *decodable) {
+/* Wait for results on the wall clock: poll completion, never block on one worker.
+ * Async: workers still busy with an earlier step are polled too, and what they
+ * deliver is peeled into that step. */
+static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *stop_time, int *decodable) {
     const ct_train_config *c = m->cfg;
     for (int i = 0; i < m->n; i++)
         if (m->assigned[i]) CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
@@ -283,22 +331,28 @@ static ct_status wait_real(ct_master *m, ct_step_info *info, double *stop_time, 
     int n_arr = 0, pending = 0;
     for (int i = 0; i < m->n; i++) pending += m->assigned[i];
     *decodable = 0;
-    while (pending > 0) {
+    while (pending > 0 || m->async) {
         int progressed = 0;
         for (int i = 0; i < m->n; i++) {
-            if (!m->assigned[i] || m->arrived_flag[i] || m->w[i]->state != CT_WORKER_BUSY) continue;
+            if (m->arrived_flag[i] || m->w[i]->state != CT_WORKER_BUSY) continue;
+            if (!m->assigned[i] && !m->async) continue;
             int fin = 0, ab = 0;
             CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
             if (!fin) continue;
-            pending--;
             progressed = 1;
+            if (m->assigned[i]) pending--;
             if (ab) continue;
-            int ok = 0;
-            CT_TRY(accept_arrival(m, i, &ok));
+            int ok = 0, used = 0;
+            if (m->async) {
+                CT_TRY(async_arrival(m, i, &ok, &used));
+                if (!m->assigned[i]) continue; /* a stale result from an earlier step */
+            } else {
+                CT_TRY(accept_arrival(m, i, &ok));
+            }
             if (!ok) { info->faulty++; continue; }
             m->arrived_flag[i] = 1;
             info->arrived[n_arr++] = i;
-            if (stop_rule(m, n_arr)) { *decodable = 1; break; }
+            if (stop_rule(m, step, n_arr)) { *decodable = 1; break; }
         }
         if (*decodable) break;
         if (ct_now_s() - start > limit) break;
@@ -306,8 +360,8 @@ static ct_status wait_real(ct_master *m, ct_step_info *info, double *stop_time, 
     }
     info->n_arrived = n_arr;
     *stop_time = ct_now_s();
-    /* the master no longer needs the others: cut their throttles short */
-    if (c->cancel_late)
+    /* the master no longer needs the others: cut their throttles short (async keeps them: late codewords count) */
+    if (c->cancel_late && !m->async)
         for (int i = 0; i < m->n; i++)
             if (m->assigned[i] && !m->arrived_flag[i] && m->w[i]->state == CT_WORKER_BUSY) ct_worker_cancel(m->w[i]);
     return CT_OK;
@@ -323,12 +377,17 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
+    if (m->async) CT_TRY(ct_async_begin_step(m->async, step));
     /* 1. who gets work: every idle worker (late ones finish their old task first) */
     for (int i = 0; i < m->n; i++) {
         ct_worker *w = m->w[i];
         if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
             int fin = 0, ab = 0;
-            CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped */
+            CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped, or peeled (async) */
+            if (fin && !ab && m->async) {
+                int ok = 0, used = 0;
+                CT_TRY(async_arrival(m, i, &ok, &used));
+            }
         }
         m->assigned[i] = c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE;
     }
@@ -357,8 +416,8 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     /* 3. wait */
     double stop_time = 0;
     int decodable = 0;
-    if (c->clock == CT_CLOCK_VIRTUAL) CT_TRY(wait_virtual(m, info, &stop_time, &decodable));
-    else CT_TRY(wait_real(m, info, &stop_time, &decodable));
+    if (c->clock == CT_CLOCK_VIRTUAL) CT_TRY(wait_virtual(m, step, info, &stop_time, &decodable));
+    else CT_TRY(wait_real(m, step, info, &stop_time, &decodable));
     info->dropped = info->assigned - info->n_arrived;
     for (int r = 0; r < info->n_arrived; r++) {
         const double per_msg = c->compress ? (double)m->P + 32.0 : 32.0 * (double)m->P;
@@ -368,7 +427,13 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     /* 4. decode */
     char missing[512];
     list_missing(m, missing, sizeof missing);
-    if (info->n_arrived == 0) {
+    if (m->async) {
+        /* every unit peeled this step (of this or an earlier step), plus the lossy estimate */
+        int empty = 0;
+        CT_TRY(ct_async_flush(m->async, step, grad, &empty, &info->recovered, &info->loss));
+        info->skipped = empty;
+        info->status = info->recovered == 1.0 ? CT_DECODE_EXACT : CT_DECODE_APPROX;
+    } else if (info->n_arrived == 0) {
         if (ct_code_is_exact(m->code) && !m->fastest_k)
             return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s", step,
                            c->deadline_ms > 0 ? "before the deadline" : "in time", missing);

@@ -371,7 +371,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);
-        ct_json_key_str(&j, "compress", cfg->compress == 2 ? "sign-ef" : cfg->compress == 1 ? "sign" : "none");
+        static const char *const compress_names[] = {"none", "sign", "sign-ef", "sign-plain"};
+        ct_json_key_str(&j, "compress", compress_names[cfg->compress >= 0 && cfg->compress <= 3 ? cfg->compress : 0]);
         if (cfg->target_acc > 0) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");

@@ -47,7 +47,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
         for (int l = 0; l < c->max_m; l++) {
             CT_TRY(alloc_dev(w, words * sizeof(uint32_t), (void **)&w->bits[l]));
             CT_TRY(alloc_dev(w, sizeof(float), (void **)&w->scale[l]));
-            if (c->compress == CT_COMPRESS_SIGN_EF) {
+            if (c->compress == CT_COMPRESS_SIGN_EF || c->compress == CT_COMPRESS_SIGN_PLAIN) {
                 /* error feedback starts at zero and is carried across steps */
                 CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->ef[l]));
                 CT_TRY(o->fill(w->be, w->P, 0.0f, w->ef[l]));
@@ -173,9 +173,12 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, w->msg[l]));
     if (t->compress != CT_COMPRESS_NONE) {
         const ct_quantizer q = t->compress == CT_COMPRESS_SIGN ? CT_QUANT_STOCHASTIC : CT_QUANT_SIGN_EF;
-        for (int l = 0; l < t->m; l++)
+        for (int l = 0; l < t->m; l++) {
+            /* plain sign = the error-feedback quantizer with its memory wiped each time */
+            if (t->compress == CT_COMPRESS_SIGN_PLAIN) CT_TRY(o->fill(be, w->P, 0.0f, w->ef[l]));
             CT_TRY(o->sign_pack(be, q, w->P, w->msg[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
                                 w->scale[l]));
+        }
         CT_TRY(o->sync(be));
     }
     w->compute_ms = 1e3 * (ct_now_s() - t0);

@@ -18,7 +18,9 @@
 
 #define CT_WORKER_MAX_MSGS 64
 
-typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF } ct_compress;
+/* SIGN: stochastic unbiased (scale ||y||_inf); SIGN_EF: sign with error feedback
+ * (scale ||p||_1/P); SIGN_PLAIN: signSGD-style sign with scale ||y||_1/P, no feedback */
+typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF, CT_COMPRESS_SIGN_PLAIN } ct_compress;
 
 typedef struct ct_task {
     long step;
