@@ -6,6 +6,10 @@
 #ifndef CT_HAVE_CUDA
 /* Built without CUDA: the CUDA entry points report that plainly. */
 int ct_cuda_device_count(void) { return 0; }
+void *ct_cuda_backend_stream(ct_backend *be) {
+    (void)be;
+    return NULL;
+}
 ct_status ct_cuda_backend_create(const ct_backend_config *cfg, ct_backend **out) {
     (void)cfg;
     *out = NULL;

@@ -38,6 +38,36 @@ typedef enum ct_quantizer {
 
 typedef struct ct_backend ct_backend; /* one worker context (device+stream+BLAS) */
 typedef struct ct_event ct_event;     /* completion marker on a stream */
+typedef struct ct_graph ct_graph;     /* a captured, replayable sequence of ops (CUDA graph) */
+
+/* UEP block-weighted GEMM (the worker side of the UEP matmul codes): a packet is
+ * C (M x N) = beta * C + sum_b w_b * A_b B_b over a list of block pairs, every
+ * product of the same M x N shape. Two ways of cutting A and B:
+ *
+ *   CT_UEP_ROW_COL  A (a_rows x K) is cut into row blocks, B (K x b_cols) into
+ *                   column blocks. Block b is the pair
+ *                   A_b = A[a_off : a_off + M, 0 : K]   (M x K)
+ *                   B_b = B[0 : K, b_off : b_off + N]   (K x N)
+ *                   so each term is one output block C[r-block, c-block] of AB;
+ *                   a packet sums several of them with weights.
+ *   CT_UEP_COL_ROW  A (M x K) is cut into column blocks, B (K x N) into row
+ *                   blocks (AB = sum_j A[:, j] B[j, :] over inner ranges).
+ *                   Block b is the pair
+ *                   A_b = A[0 : M, a_off : a_off + len]  (M x len)
+ *                   B_b = B[b_off : b_off + len, 0 : N]  (len x N)
+ *                   (a_off == b_off for the plain outer-product split; they
+ *                   may differ.)
+ */
+typedef enum ct_uep_layout { CT_UEP_ROW_COL = 0, CT_UEP_COL_ROW = 1 } ct_uep_layout;
+
+/* One block pair of a packet. */
+typedef struct ct_uep_block {
+    int a_off; /* ROW_COL: first row of A_b in A;    COL_ROW: first column of A_b in A */
+    int b_off; /* ROW_COL: first column of B_b in B; COL_ROW: first row of B_b in B */
+    int len;   /* COL_ROW: inner length of the pair (>= 1); ROW_COL: must be 0 (the
+                * pair spans the whole inner dimension K) */
+    float w;   /* the pair's weight (any finite value, 0 included) */
+} ct_uep_block;
 
 /* Options for creating a worker context. Versioned: initialise with
  * CT_BACKEND_CONFIG_INIT and change only what you need. */
@@ -151,6 +181,55 @@ typedef struct ct_backend_ops {
      * backend's flag_alloc; may be NULL). ms is clamped to [0, 1e12] (~30 years:
      * "until cancelled"). */
     ct_status (*throttle)(ct_backend *be, double ms, volatile int *cancel);
+
+    /* ---- UEP block GEMM (see ct_uep_layout above) ---- */
+    /* C (M x N, ldc) = beta * C + sum_{b < nblocks} blocks[b].w * A_b B_b.
+     * ROW_COL: A is a_rows x K (lda >= K), B is K x b_cols (ldb >= b_cols);
+     *          every a_off + M <= a_rows and b_off + N <= b_cols.
+     * COL_ROW: A is M x K (lda >= K), B is K x N (ldb >= N); a_rows must be M
+     *          and b_cols N; every a_off + len <= K and b_off + len <= K.
+     * blocks is a HOST array, read before the op returns; nblocks >= 1.
+     * beta == 0: C is overwritten, never read. C must not overlap A or B.
+     * CPU: one cblas_sgemm per block (alpha = w_b). CUDA: one custom FP32 kernel
+     * over the whole list (the pairs concatenated along the inner dimension,
+     * w_b folded into A's tile loads; split over the inner dimension with a
+     * deterministic in-kernel fix-up when the output has too few tiles to fill
+     * the GPU). Same inputs, same GPU model: same bits. */
+    ct_status (*uep_block_gemm)(ct_backend *be, ct_uep_layout layout, int M, int N, int K, int a_rows,
+                                int b_cols, const float *A, int lda, const float *B, int ldb, int nblocks,
+                                const ct_uep_block *blocks, float beta, float *C, int ldc);
+
+    /* ---- graphs: record a fixed-shape sequence of ops once, replay it cheaply ----
+     * graph_begin starts recording this context's stream: the ops called until
+     * graph_end are recorded, NOT run. graph_end stops recording and returns the
+     * replayable graph; graph_launch enqueues one replay on the stream (ordered
+     * like any op; pointers and scalars are the ones given at capture time, so
+     * replays read and write the same buffers). After a successful graph_begin
+     * always call graph_end, even when an op in between failed (then discard
+     * the graph it returns): that stops the recording and leaves the context
+     * usable. graph_end fails, with no graph, when the capture was spoilt by a
+     * non-capturable call. CUDA: graph_begin allocates uep_block_gemm's split
+     * workspace (16 MiB, once per context) so that nothing allocates while
+     * recording.
+     * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad,
+     * softmax_xent, sgd_update, fill, scale, axpy, combine, sign_pack,
+     * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
+     * from PINNED host memory only. NOT capturable: sync, nrm2, dot, all_finite
+     * (they wait for the stream; they fail with CT_ERR_UNSUPPORTED while
+     * recording and spoil the capture), memcpy from pageable host memory, the
+     * event ops, alloc/free. Host-array arguments (combine's E and pointer arrays,
+     * unpack_accumulate's coef, uep blocks) are baked into the graph at capture.
+     * Call every op once eagerly, with the same shapes, before recording it: a
+     * first use loads kernels and library state, which must not happen while
+     * recording. One capture at a time per context; capture mode is thread-local, so other
+     * threads driving other contexts are unaffected.
+     * CPU: ops run eagerly and there is nothing to gain; graph_begin, graph_end
+     * and graph_launch return CT_ERR_UNSUPPORTED (callers fall back to eager
+     * calls) and graph_destroy is a no-op. */
+    ct_status (*graph_begin)(ct_backend *be);
+    ct_status (*graph_end)(ct_backend *be, ct_graph **graph);
+    ct_status (*graph_launch)(ct_backend *be, ct_graph *graph);
+    void (*graph_destroy)(ct_backend *be, ct_graph *graph); /* NULL is a no-op */
 } ct_backend_ops;
 
 #define CT_COMBINE_MAX 64
@@ -160,6 +239,19 @@ struct ct_backend {
     const ct_backend_ops *ops;
     ct_device_kind kind;
 };
+
+/* The UEP packet through the backend's own gemm op: one gemm per block
+ * (alpha = w_b, beta for the first block, 1 after), in block order. Same
+ * contract as the uep_block_gemm op; on CUDA this is the cuBLAS comparison
+ * path of the benchmark. */
+ct_status ct_uep_block_gemm_via_gemm(ct_backend *be, ct_uep_layout layout, int M, int N, int K, int a_rows,
+                                     int b_cols, const float *A, int lda, const float *B, int ldb, int nblocks,
+                                     const ct_uep_block *blocks, float beta, float *C, int ldc);
+/* Validates the arguments of uep_block_gemm (CT_ERR_INVALID_ARG naming the
+ * problem). `who` prefixes the message. */
+ct_status ct_uep_check_args(const char *who, ct_uep_layout layout, int M, int N, int K, int a_rows, int b_cols,
+                            const float *A, int lda, const float *B, int ldb, int nblocks,
+                            const ct_uep_block *blocks, const float *C, int ldc);
 
 /* ---- creation and discovery ---- */
 
@@ -181,6 +273,9 @@ const char *ct_device_kind_name(ct_device_kind k);
 ct_status ct_cpu_backend_create(const ct_backend_config *cfg, ct_backend **out);
 ct_status ct_cuda_backend_create(const ct_backend_config *cfg, ct_backend **out);
 int ct_cuda_device_count(void);
+/* The cudaStream_t of a CUDA worker context, as void * (NULL for any other
+ * backend): for tools that time ops with their own CUDA events (bench/). */
+void *ct_cuda_backend_stream(ct_backend *be);
 
 #ifdef __cplusplus
 }

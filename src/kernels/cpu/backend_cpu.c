@@ -106,6 +106,11 @@ static const ct_backend_ops ct_cpu_ops = {
     .sign_pack = ct_cpu_sign_pack,
     .unpack_accumulate = ct_cpu_unpack_accumulate,
     .throttle = ct_cpu_throttle,
+    .uep_block_gemm = ct_cpu_uep_block_gemm,
+    .graph_begin = ct_cpu_graph_begin,
+    .graph_end = ct_cpu_graph_end,
+    .graph_launch = ct_cpu_graph_launch,
+    .graph_destroy = ct_cpu_graph_destroy,
 };
 
 /* cfg->threads sets OpenBLAS's thread count, which is PROCESS-GLOBAL in OpenBLAS:

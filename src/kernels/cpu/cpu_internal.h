@@ -58,6 +58,15 @@ ct_status ct_cpu_unpack_accumulate(ct_backend *be, int count, const float *coef,
                                    const uint32_t *const *bits, const float *const *scales, size_t P,
                                    float *out);
 
+/* ops_uep.c */
+ct_status ct_cpu_uep_block_gemm(ct_backend *be, ct_uep_layout layout, int M, int N, int K, int a_rows, int b_cols,
+                                const float *A, int lda, const float *B, int ldb, int nblocks,
+                                const ct_uep_block *blocks, float beta, float *C, int ldc);
+ct_status ct_cpu_graph_begin(ct_backend *be);
+ct_status ct_cpu_graph_end(ct_backend *be, ct_graph **graph);
+ct_status ct_cpu_graph_launch(ct_backend *be, ct_graph *graph);
+void ct_cpu_graph_destroy(ct_backend *be, ct_graph *graph);
+
 /* throttle.c */
 ct_status ct_cpu_throttle(ct_backend *be, double ms, volatile int *cancel);
 

@@ -19,15 +19,25 @@ extern "C" int ct_cuda_device_count(void) {
     return n;
 }
 
+extern "C" void *ct_cuda_backend_stream(ct_backend *be) {
+    if (!be || be->kind != CT_DEVICE_CUDA) return NULL;
+    return (void *)ct_cuda(be)->stream;
+}
+
 static void cuda_destroy(ct_backend *be) {
     ct_cuda_backend *b = ct_cuda(be);
     if (!b) return;
     /* best effort: teardown never fails, it releases what exists */
     if (cudaSetDevice(b->device) == cudaSuccess) {
+        if (b->capturing && b->stream) { /* destroyed mid-recording: drop the recording */
+            cudaGraph_t g = NULL;
+            if (cudaStreamEndCapture(b->stream, &g) == cudaSuccess && g) cudaGraphDestroy(g);
+        }
         if (b->stream) cudaStreamSynchronize(b->stream);
         if (b->blas) cublasDestroy(b->blas);
         if (b->stream) cudaStreamDestroy(b->stream);
         if (b->scratch) cudaFree(b->scratch);
+        if (b->uep_ws) cudaFree(b->uep_ws); /* the counters live in the same allocation */
         if (b->host_result) cudaFreeHost(b->host_result);
     }
     (void)cudaGetLastError();
@@ -85,6 +95,7 @@ static ct_status cuda_memcpy_d2d(ct_backend *be, void *dst, const void *src, siz
 
 static ct_status cuda_sync(ct_backend *be) {
     ct_cuda_backend *b = ct_cuda(be);
+    CT_CUDA_NOT_WHILE_CAPTURING(b, "sync");
     CT_CUDA_ENTER(b);
     CT_CUDA_CHECK(cudaStreamSynchronize(b->stream), "waiting for the worker's stream");
     return CT_OK;
@@ -117,6 +128,9 @@ static void cuda_event_destroy(ct_backend *be, ct_event *ev) {
 static ct_status cuda_event_record(ct_backend *be, ct_event *ev) {
     ct_cuda_backend *b = ct_cuda(be);
     if (!ev) return CT_FAIL(CT_ERR_INVALID_ARG, "cuda event_record: ev is NULL");
+    /* inside a capture a record would mark a point of the graph, not "now" */
+    if (b->capturing)
+        return CT_FAIL(CT_ERR_UNSUPPORTED, "event_record cannot be recorded into a graph; record after graph_launch");
     CT_CUDA_ENTER(b);
     CT_CUDA_CHECK(cudaEventRecord(((ct_cuda_event *)ev)->ev, b->stream), "recording a completion event");
     return CT_OK;
@@ -199,6 +213,11 @@ static ct_backend_ops make_cuda_ops(void) {
     o.sign_pack = ct_cuda_sign_pack;
     o.unpack_accumulate = ct_cuda_unpack_accumulate;
     o.throttle = ct_cuda_throttle;
+    o.uep_block_gemm = ct_cuda_uep_block_gemm;
+    o.graph_begin = ct_cuda_graph_begin;
+    o.graph_end = ct_cuda_graph_end;
+    o.graph_launch = ct_cuda_graph_launch;
+    o.graph_destroy = ct_cuda_graph_destroy;
     return o;
 }
 static const ct_backend_ops ct_cuda_ops = make_cuda_ops();

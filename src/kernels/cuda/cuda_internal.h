@@ -30,7 +30,27 @@ struct ct_cuda_backend {
     ct_cuda_scratch *scratch; /* device */
     void *host_result;        /* pinned, 64 bytes: where results land before sync */
     char description[192];
+    /* uep_block_gemm's split-K workspace (kernels_uep.cu): NULL until first needed */
+    float *uep_ws;
+    unsigned *uep_counters;
+    int uep_blocks_per_sm; /* occupancy of the UEP kernel; 0 until first queried */
+    int capturing;         /* between graph_begin and graph_end (graph.cu) */
 };
+
+/* the UEP split workspace: partial tiles of at most this many floats (16 MiB)
+ * and this many output tiles' counters */
+#define CT_UEP_WS_FLOATS (4u << 20)
+#define CT_UEP_WS_TILES 256u
+
+/* Ops that wait for the stream cannot be recorded into a graph: they call
+ * this first, to fail with a plain message instead of spoiling the capture. */
+#define CT_CUDA_NOT_WHILE_CAPTURING(b, what)                                                        \
+    do {                                                                                           \
+        if ((b)->capturing)                                                                        \
+            return CT_FAIL(CT_ERR_UNSUPPORTED,                                                     \
+                           "%s waits for the stream and cannot be recorded into a graph "          \
+                           "(call it outside graph_begin/graph_end)", (what));                     \
+    } while (0)
 
 struct ct_cuda_event {
     cudaEvent_t ev;
@@ -93,7 +113,19 @@ ct_status ct_cuda_unpack_accumulate(ct_backend *be, int count, const float *coef
                                     const float *const *scales, size_t P, float *out);
 /* throttle.cu */
 ct_status ct_cuda_throttle(ct_backend *be, double ms, volatile int *cancel);
+/* kernels_uep.cu */
+ct_status ct_cuda_uep_block_gemm(ct_backend *be, ct_uep_layout layout, int M, int N, int K, int a_rows, int b_cols,
+                                 const float *A, int lda, const float *B, int ldb, int nblocks,
+                                 const ct_uep_block *blocks, float beta, float *C, int ldc);
+/* graph.cu */
+ct_status ct_cuda_graph_begin(ct_backend *be);
+ct_status ct_cuda_graph_end(ct_backend *be, ct_graph **graph);
+ct_status ct_cuda_graph_launch(ct_backend *be, ct_graph *graph);
+void ct_cuda_graph_destroy(ct_backend *be, ct_graph *graph);
 }
+
+/* allocate the UEP split workspace if not yet there (never while capturing) */
+ct_status ct_cuda_uep_workspace(ct_cuda_backend *b);
 
 /* a kernel of this build, for probing whether the GPU can run this build's code */
 ct_status ct_cuda_probe_kernel_image(int device);

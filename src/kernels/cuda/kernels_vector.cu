@@ -129,6 +129,7 @@ ct_status ct_cuda_fetch_result(ct_cuda_backend *b, double *out) {
 
 extern "C" ct_status ct_cuda_nrm2(ct_backend *be, size_t n, const float *x, double *out) {
     ct_cuda_backend *b = ct_cuda(be);
+    CT_CUDA_NOT_WHILE_CAPTURING(b, "nrm2");
     if (!out) return CT_FAIL(CT_ERR_INVALID_ARG, "nrm2: out is NULL");
     if (n == 0) {
         *out = 0.0;
@@ -145,6 +146,7 @@ extern "C" ct_status ct_cuda_nrm2(ct_backend *be, size_t n, const float *x, doub
 
 extern "C" ct_status ct_cuda_dot(ct_backend *be, size_t n, const float *x, const float *y, double *out) {
     ct_cuda_backend *b = ct_cuda(be);
+    CT_CUDA_NOT_WHILE_CAPTURING(b, "dot");
     if (!out) return CT_FAIL(CT_ERR_INVALID_ARG, "dot: out is NULL");
     if (n == 0) {
         *out = 0.0;
@@ -167,6 +169,7 @@ __global__ void __launch_bounds__(CT_CUDA_THREADS) nonfinite_kernel(size_t n, co
 
 extern "C" ct_status ct_cuda_all_finite(ct_backend *be, size_t n, const float *x, int *ok) {
     ct_cuda_backend *b = ct_cuda(be);
+    CT_CUDA_NOT_WHILE_CAPTURING(b, "all_finite");
     if (!ok) return CT_FAIL(CT_ERR_INVALID_ARG, "all_finite: ok is NULL");
     if (n == 0) {
         *ok = 1;
