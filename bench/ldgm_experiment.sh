@@ -32,3 +32,16 @@ for f in sorted(glob.glob(os.path.join(out, "*.jsonl"))):
     print(f"| {os.path.basename(f)[:-6]} | {'not reached' if ttt is None else f'{ttt:.3f}'} | {final['test_acc']:.4f} | "
           f"{final['steps']} | {1e3 * final['mean_step_s']:.2f} | {rec:.3f} |")
 PY
+# plot: test accuracy against virtual time
+if command -v gnuplot >/dev/null; then
+  plot=""
+  for f in "$out"/*.jsonl; do
+    n=$(basename "$f" .jsonl)
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r["type"] in ("eval","epoch"): print(r["time_s"], r["test_acc"])' "$f" > "$out/$n.dat"
+    plot="$plot${plot:+, }'$out/$n.dat' using 1:2 with linespoints title '$n'"
+  done
+  gnuplot -e "set terminal pngcairo size 900,560; set output '$out/acc-vs-time.png'; set key bottom right; set grid; set xlabel 'virtual training time (s)'; set ylabel 'test accuracy'; set yrange [0.7:0.9]; set title 'ldgm async vs cyclic vs ignore, Pareto stragglers (n=12)'; plot $plot"
+fi
