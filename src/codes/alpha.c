@@ -362,11 +362,11 @@ ct_status ct_alpha_subset_plan(int n, int s, double alpha, int max_parts,
     }
 #undef CT_ALPHA_CONSIDER
     if (!have) {
-        double need = b.r1 == b.r2 ? C1 : (C1 < C2 ? C1 : C2);
+        double need = C2; /* mixed optimum: r1 alone loses too much, so every design has an r2 group */
         return CT_FAIL(CT_ERR_INVALID_ARG,
                        "alpha-subset: n=%d, s=%d, alpha=%g needs at least %.0f partitions "
                        "(one per %d-subset of workers), over the limit of %d",
-                       n, s, alpha, need, b.r1 == b.r2 ? b.r1 : (C1 < C2 ? b.r1 : b.r2), max_parts);
+                       n, s, alpha, need, b.r2, max_parts);
     }
     best.d = (int)(best.q1 * binom(n - 1, best.r1 - 1) + best.q2 * binom(n - 1, best.r2 - 1));
     best.alpha = 1.0 - (double)best.lost_parts / best.k;
