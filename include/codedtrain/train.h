@@ -54,8 +54,9 @@ typedef struct ct_train_config {
     const char *straggle;     /* straggler model spec (NULL/"none") */
     ct_clock_kind clock;      /* real or virtual time */
     double deadline_ms;       /* stop waiting after this long (0: until decodable, with a safety cap) */
-    const char *policy;       /* "all" or "fastest-k" */
-    int k;                    /* fastest-k: results to wait for */
+    const char *policy;       /* all, fastest-k, adaptive-k, cmab, cmab-ucb */
+    int k;                    /* fastest-k: results to wait for; cmab*: workers to assign; adaptive-k: k0 */
+    const char *k_schedule;   /* adaptive-k, cmab*: fixed:K, steps:K0@0,K1@T1,..., auto (NULL: from k) */
     double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
@@ -64,6 +65,7 @@ typedef struct ct_train_config {
     int lossy_lsq;            /* async: at the deadline estimate undecoded units by least squares (else zero) */
     int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback),
                                  3 sign-plain (sign times mean |y|, no feedback) */
+    int transport;            /* where workers live: 0 local (threads/streams), 1 mpi (one rank each), 2 nccl */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1

@@ -36,11 +36,16 @@ static void train_usage(FILE *f) {
             "  --messages M          messages per worker (partial-recovery codes)\n"
             "  --alpha A             fraction to recover (partial-recovery codes)\n"
             "  --straggle MODEL      none, slow:I,J@F, shifted-exp:SHIFT_MS,MEAN_MS, pareto:ALPHA,SCALE_MS,\n"
-            "                        bimodal:P,SLOW_MS, drop:I,J, trace:FILE; combine with '+'\n"
+            "                        bimodal:P,SLOW_MS, drop:I,J, trace:FILE, exp-means:M0,M1,... (per worker),\n"
+            "                        exp-spread:MIN_MS,MAX_MS; combine with '+'\n"
             "  --clock C             real (default: wall time, real throttling) or virtual (deterministic)\n"
             "  --deadline-ms D       stop waiting for workers after D ms (default: until decodable;\n"
             "                        exact codes then give up after 60 s and report who never answered)\n"
-            "  --policy P            all (default) or fastest-k (with --k K)\n"
+            "  --policy P            who gets work: all (default), fastest-k (all work, wait for the fastest --k),\n"
+            "                        adaptive-k (all work, wait for the fastest k_t), cmab (only k_t workers,\n"
+            "                        chosen by a KL-LCB bandit), cmab-ucb (distribution-free index)\n"
+            "  --k K                 fastest-k: results to wait for; cmab: workers to assign; adaptive-k: k0\n"
+            "  --k-schedule S        adaptive-k, cmab: fixed:K, steps:K0@0,K1@T1,..., auto[:K0[,DK[,MIN_STEPS]]]\n"
             "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
             "  --general-path        per-partition gradients + combine even when one message suffices\n"
@@ -54,6 +59,7 @@ static void train_usage(FILE *f) {
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
+            "  --transport T         local (default), mpi (under mpirun -np WORKERS+1: rank 0 is the master)\n"
             "  --log FILE            JSON Lines: one record per epoch and a final record\n"
             "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
             "\n"
@@ -132,6 +138,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--deadline-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 0, 1e9, &c->deadline_ms)); }
     else if (!strcmp(a, "--policy")) { VALUE(); c->policy = v; }
     else if (!strcmp(a, "--k")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->k)); }
+    else if (!strcmp(a, "--k-schedule")) { VALUE(); c->k_schedule = v; }
     else if (!strcmp(a, "--unit-cost-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-9, 1e6, &c->unit_cost_ms)); }
     else if (!strcmp(a, "--cancel-late")) {
         VALUE();
@@ -155,6 +162,13 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
         else if (!strcmp(v, "sign-ef")) c->compress = 2;
         else if (!strcmp(v, "sign-plain")) c->compress = 3;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign, sign-ef or sign-plain", v);
+    }
+    else if (!strcmp(a, "--transport")) {
+        VALUE();
+        if (!strcmp(v, "local")) c->transport = 0;
+        else if (!strcmp(v, "mpi")) c->transport = 1;
+        else if (!strcmp(v, "nccl")) c->transport = 2;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--transport '%s': expected local, mpi or nccl", v);
     }
     else *matched = 0;
 #undef VALUE

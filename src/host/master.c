@@ -11,6 +11,7 @@
 #include "codedtrain/rng.h"
 #include "host/async_decode.h"
 #include "host/clock.h"
+#include "host/policy.h"
 
 /* exact codes waiting "until decodable" give up after this long (real clock) */
 #define CT_SAFETY_CAP_S 60.0
@@ -25,7 +26,13 @@ struct ct_master {
     const ct_dataset *data;
     size_t P;
     int per_part, part_size, steps_per_epoch, batch;
-    int fastest_k;     /* policy fastest-k: stop after this many workers (0: code's rule) */
+    ct_policy *policy; /* who gets work, how many results to wait for */
+    int wait_count;    /* this step: stop after this many arrivals (0: code's rule) */
+    unsigned char *idle, *selected;
+    double *arrival;   /* this step: when worker i's result came (NAN: not yet) */
+    float *prev_grad;  /* auto k schedule: g_{t-1} on the master's device */
+    int have_prev_grad;
+    int has_oracle;    /* the straggler model told the policy the true mean response times */
     int32_t *perm;
     int32_t **samples; /* per worker: its partitions' slices this step */
     uint64_t *mask;
@@ -65,19 +72,21 @@ static ct_status make_code(ct_master *m) {
     spec.messages = c->messages;
     spec.alpha = (spec.scheme == CT_CODE_ALPHA_SUBSET || spec.scheme == CT_CODE_ALPHA_CYCLIC) ? c->alpha : 0.0;
     spec.seed = c->seed;
-    if (!strcmp(c->policy, "fastest-k")) {
-        if (c->k < 1 || c->k > c->workers)
-            return CT_FAIL(CT_ERR_INVALID_ARG, "--policy fastest-k needs --k between 1 and --workers %d (got %d)", c->workers, c->k);
-        m->fastest_k = c->k;
-        /* waiting for the fastest k of an uncoded assignment is the "ignore" scheme */
-        if (spec.scheme == CT_CODE_UNCODED) {
-            spec.scheme = CT_CODE_IGNORE;
-            spec.stragglers = c->workers - c->k;
-        }
-    } else if (strcmp(c->policy, "all") != 0) {
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--policy '%s': expected all or fastest-k", c->policy);
+    CT_TRY(ct_policy_create(c->policy, c->k_schedule, c->workers, c->k, c->seed, &m->policy));
+    const ct_policy_kind kind = ct_policy_get_kind(m->policy);
+    /* using only k of an uncoded assignment is the "ignore" scheme (g_hat rescaled by n/|arrived|) */
+    if (kind != CT_POLICY_ALL && spec.scheme == CT_CODE_UNCODED) {
+        spec.scheme = CT_CODE_IGNORE;
+        spec.stragglers = c->workers - ct_policy_k(m->policy, 0);
     }
-    return ct_code_create(&spec, &m->code);
+    CT_TRY(ct_code_create(&spec, &m->code));
+    /* an exact code cannot decode from an arbitrary subset of k workers */
+    if ((kind == CT_POLICY_ADAPTIVE_K || ct_policy_is_bandit(m->policy)) && ct_code_is_exact(m->code))
+        return CT_FAIL(CT_ERR_INVALID_ARG,
+                       "--policy %s gives or uses only k workers' results; exact code %s cannot decode from any k: "
+                       "use --code uncoded (ignore) or an approximate code",
+                       c->policy, c->code);
+    return CT_OK;
 }
 
 ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, const ct_dataset *train,
@@ -108,11 +117,22 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
             st = CT_FAIL(CT_ERR_INVALID_ARG, "--load %d: at most %d partitions per worker", ct_code_max_load(m->code), CT_COMBINE_MAX);
     }
     GO(ct_straggler_create(c->straggle, c->workers, c->seed ^ 0x5354524147474C45ull, &m->strag));
+    if (st == CT_OK && ct_policy_is_bandit(m->policy)) {
+        /* regret needs the true mean response times: known for exponential-delay models */
+        double means[4096];
+        int known = m->n <= 4096;
+        for (int i = 0; known && i < m->n; i++) {
+            known = ct_straggler_exp_mean_ms(m->strag, i, &means[i]);
+            means[i] *= 1e-3;
+        }
+        if (known) st = ct_policy_set_oracle_means(m->policy, means);
+        m->has_oracle = known && st == CT_OK;
+    }
     if (st == CT_OK && c->async) {
         if (!(c->deadline_ms > 0))
             st = CT_FAIL(CT_ERR_INVALID_ARG, "--async needs --deadline-ms: the step ends at the deadline, not when decodable");
-        else if (m->fastest_k)
-            st = CT_FAIL(CT_ERR_INVALID_ARG, "--async decodes by peeling; it does not combine with --policy fastest-k");
+        else if (ct_policy_get_kind(m->policy) != CT_POLICY_ALL)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--async decodes by peeling; it does not combine with --policy %s", c->policy);
         else
             st = ct_async_create(m->code, master_be, m->P, c->max_staleness, c->lossy_lsq ? CT_LOSSY_LSQ : CT_LOSSY_ZERO,
                                  &m->async);
@@ -134,6 +154,12 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
         m->bit_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->bit_ptrs);
         m->scale_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->scale_ptrs);
+        m->idle = calloc((size_t)n, 1);
+        m->selected = calloc((size_t)n, 1);
+        m->arrival = calloc((size_t)n, sizeof(double));
+        if (!m->idle || !m->selected || !m->arrival) st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
+        if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
+            st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
             !m->order || !m->arrived_flag || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
             st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
@@ -151,7 +177,8 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
                                .max_d = ct_code_load(m->code, i) > 0 ? ct_code_load(m->code, i) : 1,
                                .max_m = ct_code_messages(m->code, i) > 0 ? ct_code_messages(m->code, i) : 1,
                                .max_per_part = m->per_part, .threaded = m->n > 1,
-                               .compress = (ct_compress)c->compress};
+                               .compress = (ct_compress)c->compress,
+                               .transport = c->transport}; /* transport seam: mpi makes worker i a proxy for rank i+1 */
         st = ct_worker_create(&wc, &m->w[i]);
         if (st == CT_OK) {
             m->samples[i] = malloc((size_t)wc.max_d * m->per_part * sizeof(int32_t));
@@ -164,9 +191,10 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         return st;
     }
     const ct_code_spec *cs = ct_code_get_spec(m->code);
-    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
+    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
              cs->stragglers, m->k, ct_code_max_load(m->code), ct_code_max_messages(m->code),
-             m->fastest_k ? ", fastest-k" : "", m->async ? ", asynchronous peeling" : "",
+             ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ", ",
+             ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ct_policy_name(m->policy), m->async ? ", asynchronous peeling" : "",
              c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
     *out = m;
     return CT_OK;
@@ -192,6 +220,11 @@ void ct_master_destroy(ct_master *m) {
     free(m->scale_ptrs);
     ct_async_destroy(m->async); /* after the workers: its codewords were copied out of theirs */
     free(m->pending);
+    free(m->idle);
+    free(m->selected);
+    free(m->arrival);
+    if (m->prev_grad) m->be->ops->free(m->be, m->prev_grad);
+    ct_policy_destroy(m->policy);
     ct_straggler_destroy(m->strag);
     ct_code_destroy(m->code);
     free(m);
@@ -199,7 +232,7 @@ void ct_master_destroy(ct_master *m) {
 
 static int stop_rule(const ct_master *m, long step, int n_arrived) {
     if (m->async) return ct_async_complete(m->async, step);
-    if (m->fastest_k) return n_arrived >= m->fastest_k;
+    if (m->wait_count) return n_arrived >= m->wait_count;
     return ct_code_decodable(m->code, m->mask);
 }
 
@@ -303,6 +336,7 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
         } else {
             CT_TRY(accept_arrival(m, i, &ok));
         }
+        if (m->assigned[i]) m->arrival[i] = m->finish[i];
         if (!ok) { info->faulty++; continue; }
         m->arrived_flag[i] = 1;
         info->arrived[n_arr++] = i;
@@ -342,6 +376,7 @@ static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *
             progressed = 1;
             if (m->assigned[i]) pending--;
             if (ab) continue;
+            if (m->assigned[i]) m->arrival[i] = ct_now_s();
             int ok = 0, used = 0;
             if (m->async) {
                 CT_TRY(async_arrival(m, i, &ok, &used));
@@ -378,7 +413,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
     if (m->async) CT_TRY(ct_async_begin_step(m->async, step));
-    /* 1. who gets work: every idle worker (late ones finish their old task first) */
+    /* 1. who gets work: the policy picks among the idle workers (late ones finish their old task first) */
     for (int i = 0; i < m->n; i++) {
         ct_worker *w = m->w[i];
         if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
@@ -389,8 +424,12 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                 CT_TRY(async_arrival(m, i, &ok, &used));
             }
         }
-        m->assigned[i] = c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE;
+        m->idle[i] = c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE;
+        m->arrival[i] = NAN;
     }
+    ct_policy_select(m->policy, step, m->idle, m->selected);
+    for (int i = 0; i < m->n; i++) m->assigned[i] = m->selected[i];
+    m->wait_count = ct_policy_wait_count(m->policy, step);
     /* 2. tasks: slices of this step's minibatch, encoding rows, the straggler draw */
     for (int i = 0; i < m->n; i++) {
         if (!m->assigned[i]) continue;
@@ -419,6 +458,15 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     if (c->clock == CT_CLOCK_VIRTUAL) CT_TRY(wait_virtual(m, step, info, &stop_time, &decodable));
     else CT_TRY(wait_real(m, step, info, &stop_time, &decodable));
     info->dropped = info->assigned - info->n_arrived;
+    /* 3b. the policy learns response times: arrivals, and "still running at the stop" for the rest */
+    for (int i = 0; i < m->n; i++) {
+        if (!m->assigned[i]) continue;
+        if (isfinite(m->arrival[i])) ct_policy_observe(m->policy, i, m->arrival[i] - t_start);
+        else ct_policy_observe_censored(m->policy, i, stop_time - t_start);
+    }
+    info->k = ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? 0 : ct_policy_k(m->policy, step);
+    info->has_regret = m->has_oracle;
+    info->regret = ct_policy_regret(m->policy);
     for (int r = 0; r < info->n_arrived; r++) {
         const double per_msg = c->compress ? (double)m->P + 32.0 : 32.0 * (double)m->P;
         info->bits_up += per_msg * ct_code_messages(m->code, info->arrived[r]);
@@ -434,7 +482,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         info->skipped = empty;
         info->status = info->recovered == 1.0 ? CT_DECODE_EXACT : CT_DECODE_APPROX;
     } else if (info->n_arrived == 0) {
-        if (ct_code_is_exact(m->code) && !m->fastest_k)
+        if (ct_code_is_exact(m->code) && !m->wait_count)
             return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s", step,
                            c->deadline_ms > 0 ? "before the deadline" : "in time", missing);
         info->skipped = 1;
@@ -481,6 +529,18 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                 CT_TRY(o->combine(m->be, 1, chunk, m->coefs + off, m->ptrs + off, m->P, &grad, off ? 1.0f : 0.0f));
             }
         }
+    }
+    /* 5. the auto k schedule's statistics: the loss and <g_t, g_{t-1}> (Pflug's test) */
+    if (!info->skipped && ct_policy_wants_step_stats(m->policy)) {
+        /* Pflug's test needs plain SGD: with momentum successive gradients stay
+         * correlated at the noise floor, so the schedule falls back to the loss */
+        double dot = NAN;
+        if (c->momentum == 0) {
+            if (m->have_prev_grad) CT_TRY(o->dot(m->be, m->P, grad, m->prev_grad, &dot));
+            CT_TRY(o->memcpy_d2d(m->be, m->prev_grad, grad, m->P * sizeof(float)));
+            m->have_prev_grad = 1;
+        }
+        ct_policy_observe_step(m->policy, step, info->loss, dot);
     }
     if (c->clock == CT_CLOCK_VIRTUAL) {
         info->step_s = stop_time - t_start;

@@ -30,6 +30,9 @@ typedef struct ct_step_info {
     int faulty;              /* of which: non-finite messages (erasures) */
     int skipped;             /* 1: nothing usable arrived, no update this step */
     double bits_up;          /* bits of the messages received (1-bit: P + 32 per message) */
+    int k;                   /* the policy's k this step (0: policy all) */
+    int has_regret;          /* bandit policy with oracle means: regret below is meaningful */
+    double regret;           /* cumulative bandit regret against the oracle, seconds */
 } ct_step_info;
 
 typedef struct ct_master ct_master;

@@ -10,13 +10,14 @@
 
 #include "codedtrain/rng.h"
 
-typedef enum { M_SLOW, M_SHIFTED_EXP, M_PARETO, M_BIMODAL, M_DROP, M_TRACE, M_NAN } model_kind;
+typedef enum { M_SLOW, M_SHIFTED_EXP, M_PARETO, M_BIMODAL, M_DROP, M_TRACE, M_NAN, M_EXP_MEANS } model_kind;
 
 typedef struct model {
     model_kind kind;
     double a, b;        /* parameters (factor / shift,mean / alpha,scale / p,slow) */
     unsigned char *who; /* per-worker membership for slow/drop/nan (n entries) */
     double *trace;      /* trace: rows x n delays in ms (negative = dead) */
+    double *means;      /* exp-means / exp-spread: per-worker mean delay in ms */
     long trace_rows;
 } model;
 
@@ -120,6 +121,7 @@ void ct_straggler_destroy(ct_straggler *s) {
     for (int i = 0; i < s->count; i++) {
         free(s->models[i].who);
         free(s->models[i].trace);
+        free(s->models[i].means);
     }
     free(s);
 }
@@ -133,14 +135,15 @@ static ct_status parse_one(ct_straggler *s, const char *spec, const char **p) {
         return CT_FAIL(CT_ERR_INVALID_ARG, "--straggle '%s': too many combined models", spec);
     struct { const char *name; model_kind kind; } names[] = {
         {"slow:", M_SLOW}, {"shifted-exp:", M_SHIFTED_EXP}, {"pareto:", M_PARETO}, {"bimodal:", M_BIMODAL},
-        {"drop:", M_DROP}, {"trace:", M_TRACE}, {"nan:", M_NAN}};
+        {"drop:", M_DROP}, {"trace:", M_TRACE}, {"nan:", M_NAN}, {"exp-means:", M_EXP_MEANS}, {"exp-spread:", M_EXP_MEANS}};
     int found = -1;
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strncmp(q, names[i].name, strlen(names[i].name))) { found = i; break; }
     if (found < 0)
         return CT_FAIL(CT_ERR_INVALID_ARG,
                        "--straggle '%s': unknown model at '%s' (expected none, slow:I,J@F, shifted-exp:SHIFT_MS,MEAN_MS, "
-                       "pareto:ALPHA,SCALE_MS, bimodal:P,SLOW_MS, drop:I,J, trace:FILE)", spec, q);
+                       "pareto:ALPHA,SCALE_MS, bimodal:P,SLOW_MS, drop:I,J, trace:FILE, exp-means:M0,M1,..., "
+                       "exp-spread:MIN_MS,MAX_MS)", spec, q);
     m->kind = names[found].kind;
     q += strlen(names[found].name);
     s->count++; /* owned from here on, so destroy frees it on error */
@@ -164,6 +167,23 @@ static ct_status parse_one(ct_straggler *s, const char *spec, const char **p) {
         CT_TRY(parse_number(spec, &q, 0, 1, &m->a));
         CT_TRY(expect_char(spec, &q, ','));
         CT_TRY(parse_number(spec, &q, 0, 1e9, &m->b));
+    } else if (m->kind == M_EXP_MEANS) {
+        /* exp-means:M0,...,M{n-1} (one mean per worker) or exp-spread:MIN,MAX (geometric from worker 0 to n-1) */
+        m->means = malloc((size_t)s->n * sizeof *m->means);
+        if (!m->means) return CT_FAIL(CT_ERR_NOMEM, "--straggle: out of memory");
+        if (!strncmp(*p, "exp-spread:", 11)) {
+            double lo, hi;
+            CT_TRY(parse_number(spec, &q, 1e-6, 1e9, &lo));
+            CT_TRY(expect_char(spec, &q, ','));
+            CT_TRY(parse_number(spec, &q, lo, 1e9, &hi));
+            for (int w = 0; w < s->n; w++) m->means[w] = s->n > 1 ? lo * pow(hi / lo, (double)w / (s->n - 1)) : lo;
+        } else {
+            for (int w = 0; w < s->n; w++) {
+                if (w) CT_TRY(expect_char(spec, &q, ','));
+                CT_TRY(parse_number(spec, &q, 1e-6, 1e9, &m->means[w]));
+            }
+            if (*q == ',') return CT_FAIL(CT_ERR_INVALID_ARG, "--straggle '%s': exp-means takes exactly %d means (one per worker)", spec, s->n);
+        }
     } else { /* trace: the rest up to '+' is the path */
         const char *end = strchr(q, '+');
         size_t len = end ? (size_t)(end - q) : strlen(q);
@@ -222,6 +242,7 @@ ct_straggle_draw ct_straggler_draw(const ct_straggler *s, int w, long step) {
             break;
         }
         case M_BIMODAL: if (ct_rng_uniform(&r) < m->a) d.delay_ms += m->b; break;
+        case M_EXP_MEANS: d.delay_ms += ct_rng_exponential(&r, m->means[w]); break;
         case M_TRACE: {
             double v = m->trace[(size_t)(step % m->trace_rows) * s->n + w];
             if (v < 0) d.dead = 1;
@@ -231,4 +252,13 @@ ct_straggle_draw ct_straggler_draw(const ct_straggler *s, int w, long step) {
         }
     }
     return d;
+}
+
+int ct_straggler_exp_mean_ms(const ct_straggler *s, int w, double *mean_ms) {
+    /* only a lone exponential model: anything combined with it changes the law */
+    if (s->count != 1 || w < 0 || w >= s->n) return 0;
+    const model *m = &s->models[0];
+    if (m->kind == M_EXP_MEANS) { *mean_ms = m->means[w]; return 1; }
+    if (m->kind == M_SHIFTED_EXP && m->b > 0) { *mean_ms = m->b; return 1; } /* the common shift cancels in regret */
+    return 0;
 }

@@ -2,7 +2,9 @@
  * Every draw is a pure function of (seed, worker, step), so a run is reproducible
  * whatever order workers are asked in. Models combine with '+':
  *   none | slow:I,J@F | shifted-exp:SHIFT_MS,MEAN_MS | pareto:ALPHA,SCALE_MS |
- *   bimodal:P,SLOW_MS | drop:I,J | trace:FILE | nan:I   (nan: test-only, poisons messages) */
+ *   bimodal:P,SLOW_MS | drop:I,J | trace:FILE | nan:I   (nan: test-only, poisons messages) |
+ *   exp-means:M0,M1,...,M{n-1} (worker i: exponential delay of mean M_i ms) |
+ *   exp-spread:MIN_MS,MAX_MS (exponential, means geometric from worker 0 to worker n-1) */
 #ifndef CODEDTRAIN_STRAGGLER_H
 #define CODEDTRAIN_STRAGGLER_H
 
@@ -24,6 +26,9 @@ typedef struct ct_straggle_draw {
 ct_status ct_straggler_create(const char *spec, int n_workers, uint64_t seed, ct_straggler **out);
 void ct_straggler_destroy(ct_straggler *m);
 ct_straggle_draw ct_straggler_draw(const ct_straggler *m, int worker, long step);
+/* 1 and the mean delay of worker i in ms when the model is a lone exponential
+ * (exp-means, exp-spread, shifted-exp): the oracle of the bandit's regret */
+int ct_straggler_exp_mean_ms(const ct_straggler *s, int worker, double *mean_ms);
 /* the spec as given (for logs) */
 const char *ct_straggler_spec(const ct_straggler *m);
 

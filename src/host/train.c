@@ -197,6 +197,9 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     ct_json_key_int(&j, "assigned", info->assigned);
     ct_json_key_int(&j, "dropped", info->dropped);
     ct_json_key_num(&j, "bits_up", info->bits_up);
+    ct_json_key_int(&j, "downlink", info->assigned); /* model copies sent: one per task */
+    if (info->k) ct_json_key_int(&j, "k", info->k);
+    if (info->has_regret) ct_json_key_num(&j, "regret", info->regret);
     if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
     if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
     return write_line(t->log, &j);

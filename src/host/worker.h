@@ -3,7 +3,11 @@
  * worker a task (its partitions' sample indices and encoding rows) and polls the
  * worker's completion without ever blocking on it; a worker still running can be
  * told to cut its throttle short. The same code serves the CPU and CUDA backends:
- * on the CPU the thread computes, on CUDA it enqueues work on its stream. */
+ * on the CPU the thread computes, on CUDA it enqueues work on its stream.
+ * With the MPI transport the master's worker is a proxy (remote != NULL): it
+ * holds only the buffers the master reads (params, messages) and forwards
+ * submit/poll/cancel to its rank (transport_mpi.h); the rank runs run_task
+ * with an ordinary local worker of its own. */
 #ifndef CODEDTRAIN_WORKER_H
 #define CODEDTRAIN_WORKER_H
 
@@ -75,6 +79,7 @@ typedef struct ct_worker {
     double compute_ms;            /* measured compute time of the last task (CPU) */
     ct_status error;              /* first failure inside the thread */
     char error_msg[512];
+    struct ct_mpi_proxy *remote;  /* MPI transport: the task runs on rank id+1 (NULL: local) */
 } ct_worker;
 
 typedef struct ct_worker_config {
@@ -85,6 +90,7 @@ typedef struct ct_worker_config {
     int max_d, max_m, max_per_part;
     int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */
     ct_compress compress;    /* allocate 1-bit message buffers (and EF state) */
+    int transport;           /* 0 local; 1 mpi: a proxy for rank id+1 (backend only holds its buffers) */
 } ct_worker_config;
 
 ct_status ct_worker_create(const ct_worker_config *cfg, ct_worker **out);
