@@ -66,6 +66,11 @@ typedef struct ct_train_config {
     int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback),
                                  3 sign-plain (sign times mean |y|, no feedback) */
     int transport;            /* where workers live: 0 local (threads/streams), 1 mpi (one rank each), 2 nccl */
+
+    /* ---- checkpoints (safetensors; src/host/checkpoint.h) ---- */
+    const char *checkpoint_path; /* save here every checkpoint_every steps and at the end (NULL: never) */
+    int checkpoint_every;        /* steps between saves (0: only at the end) */
+    const char *resume_path;     /* continue the run saved in this checkpoint (NULL: fresh start) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1

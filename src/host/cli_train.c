@@ -62,6 +62,11 @@ static void train_usage(FILE *f) {
             "  --transport T         local (default), mpi (under mpirun -np WORKERS+1: rank 0 is the master)\n"
             "  --log FILE            JSON Lines: one record per epoch and a final record\n"
             "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
+            "checkpoints (safetensors: loadable with the Python safetensors library):\n"
+            "  --checkpoint FILE     save the model, optimizer and resume state to FILE at the end\n"
+            "  --checkpoint-every N  ... and after every N steps (written atomically: a crash keeps the last one)\n"
+            "  --resume FILE         continue the run saved in FILE (same --model, --seed and data);\n"
+            "                        with --clock virtual the result equals an uninterrupted run bit for bit\n"
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
@@ -98,6 +103,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     *matched = 1;
 #define VALUE() CT_TRY(ct_arg_value(argc, argv, &i, &v))
     if (!strcmp(a, "--model")) { VALUE(); c->model = v; }
+    else if (!strcmp(a, "--checkpoint")) { VALUE(); c->checkpoint_path = v; }
+    else if (!strcmp(a, "--checkpoint-every")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->checkpoint_every)); }
+    else if (!strcmp(a, "--resume")) { VALUE(); c->resume_path = v; }
     else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); }
     else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; }
     else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }

@@ -52,6 +52,12 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                          ct_step_info *info);
 /* worker i (tests and diagnostics read its buffers) */
 ct_worker *ct_master_worker(ct_master *m, int i);
+/* Resume state (virtual clock, per-worker busy_until, 1-bit error-feedback buffers):
+ * save appends records to ck->extra and tensors to ck->state; restore reads them
+ * back (CT_ERR_FORMAT naming what is missing or does not fit this run). */
+struct ct_checkpoint;
+ct_status ct_master_save_state(const ct_master *m, struct ct_checkpoint *ck);
+ct_status ct_master_restore_state(ct_master *m, const struct ct_checkpoint *ck);
 /* the clock's current time in seconds since the run started */
 double ct_master_now(const ct_master *m);
 /* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */

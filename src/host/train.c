@@ -11,6 +11,7 @@
 
 #include "codedtrain/data.h"
 #include "codedtrain/nn.h"
+#include "host/checkpoint.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
 #include "host/master.h"
@@ -29,7 +30,21 @@ typedef struct trainer {
     float *params, *grad, *mom, *xb; /* device */
     float *hlogits;                  /* host */
     FILE *log;
+    ct_norm norm;                    /* train-set statistics the inputs were normalised with */
+    float *hparams, *hmom;           /* host staging for checkpoints */
 } trainer;
+
+/* Where the loop stands after a step: the position of the next step and the
+ * running sums the log and the result are made of. A checkpoint stores it all. */
+typedef struct loop_state {
+    long steps;          /* steps done */
+    int epoch, s;        /* the next step: epoch (1-based) and its index within the epoch */
+    double train_time, wait_sum, lost_sum, bits;
+    long dropped;
+    double loss_sum;     /* this epoch so far */
+    int done;
+    long dodged;
+} loop_state;
 
 static ct_status load_data(trainer *t) {
     const ct_train_config *c = t->cfg;
@@ -71,6 +86,7 @@ static ct_status load_data(trainer *t) {
     ct_norm nm = ct_dataset_norm_stats(&t->train);
     ct_dataset_normalize(&t->train, nm);
     ct_dataset_normalize(&t->test, nm);
+    t->norm = nm;
     return CT_OK;
 }
 
@@ -127,6 +143,8 @@ static void trainer_free(trainer *t) {
         ct_backend_destroy(be);
     }
     free(t->hlogits);
+    free(t->hparams);
+    free(t->hmom);
     ct_dataset_free(&t->train);
     ct_dataset_free(&t->test);
     if (t->log) fclose(t->log);
@@ -205,6 +223,127 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     return write_line(t->log, &j);
 }
 
+/* The run's important flags, as JSON, for the checkpoint's metadata. */
+static char *config_json(const ct_train_config *c) {
+    ct_json j;
+    ct_json_begin(&j);
+    ct_json_key_str(&j, "model", c->model);
+    ct_json_key_str(&j, "dataset", c->dataset == CT_DATA_CIFAR10 ? "cifar10" : c->dataset == CT_DATA_SYNTHETIC ? "synthetic" : "idx");
+    if (c->data_dir) ct_json_key_str(&j, "data", c->data_dir);
+    if (c->dataset == CT_DATA_SYNTHETIC) {
+        ct_json_key_int(&j, "synth_n", c->synth_n);
+        ct_json_key_int(&j, "synth_dim", c->synth_dim);
+        ct_json_key_int(&j, "synth_classes", c->synth_classes);
+    }
+    ct_json_key_int(&j, "epochs", c->epochs);
+    ct_json_key_int(&j, "batch", c->batch);
+    ct_json_key_num(&j, "lr", c->lr);
+    ct_json_key_str(&j, "lr_schedule", c->lr_schedule);
+    ct_json_key_num(&j, "momentum", c->momentum);
+    ct_json_key_num(&j, "weight_decay", c->weight_decay);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed); /* a string: a u64 need not fit a JSON number */
+    ct_json_key_str(&j, "seed", seed);
+    ct_json_key_int(&j, "workers", c->workers);
+    ct_json_key_str(&j, "code", c->code);
+    ct_json_key_int(&j, "stragglers", c->stragglers);
+    ct_json_key_int(&j, "load", c->load);
+    ct_json_key_int(&j, "messages", c->messages);
+    ct_json_key_num(&j, "alpha", c->alpha);
+    ct_json_key_str(&j, "straggle", c->straggle ? c->straggle : "none");
+    ct_json_key_str(&j, "clock", c->clock == CT_CLOCK_VIRTUAL ? "virtual" : "real");
+    ct_json_key_num(&j, "deadline_ms", c->deadline_ms);
+    ct_json_key_str(&j, "policy", c->policy);
+    ct_json_key_int(&j, "k", c->k);
+    ct_json_key_num(&j, "unit_cost_ms", c->unit_cost_ms);
+    ct_json_key_int(&j, "compress", c->compress);
+    const char *s = ct_json_end(&j);
+    char *out = s ? strdup(s) : NULL;
+    ct_json_free(&j);
+    return out;
+}
+
+static ct_status save_checkpoint(trainer *t, const loop_state *ls) {
+    const ct_train_config *c = t->cfg;
+    ct_backend *be = t->be;
+    if (!t->hparams && !(t->hparams = malloc(t->P * sizeof(float))))
+        return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory");
+    if (!t->hmom && !(t->hmom = malloc(t->P * sizeof(float)))) return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory");
+    CT_TRY(be->ops->memcpy_d2h(be, t->hparams, t->params, t->P * sizeof(float)));
+    CT_TRY(be->ops->memcpy_d2h(be, t->hmom, t->mom, t->P * sizeof(float)));
+    CT_TRY(be->ops->sync(be));
+    ct_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.spec = t->spec;
+    ck.P = t->P;
+    ck.params = t->hparams;
+    ck.momentum = t->hmom;
+    ck.step = ls->steps;
+    ck.epoch = ls->epoch;
+    ck.step_in_epoch = ls->s;
+    ck.seed = t->cfg->seed;
+    ck.virtual_time = c->clock == CT_CLOCK_VIRTUAL ? ct_master_now(t->master) : 0.0;
+    ck.norm_mean = t->norm.mean;
+    ck.norm_std = t->norm.std;
+    ck.config_json = config_json(c);
+    ct_status st = ck.config_json ? CT_OK : CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory");
+    /* the loop's running sums, then the master's clock and workers */
+    const double sums[8] = {ls->train_time, ls->wait_sum, ls->lost_sum, ls->bits,
+                            (double)ls->dropped, ls->loss_sum, (double)ls->done, (double)ls->dodged};
+    if (st == CT_OK) st = ct_checkpoint_extra_put(&ck.extra, "loop", sums, 8);
+    if (st == CT_OK) st = ct_master_save_state(t->master, &ck);
+    if (st == CT_OK) st = ct_checkpoint_save(c->checkpoint_path, &ck);
+    ck.params = ck.momentum = NULL; /* the trainer's buffers, not ck's */
+    ct_checkpoint_free(&ck);
+    return st;
+}
+
+/* Puts the run where the checkpoint left it. Refuses a checkpoint of another
+ * model, seed or training set: permutations and straggler draws derive from
+ * the seed, so continuing under another would not be the same run. */
+static ct_status resume_from(trainer *t, loop_state *ls) {
+    const ct_train_config *c = t->cfg;
+    ct_backend *be = t->be;
+    ct_checkpoint ck;
+    CT_TRY(ct_checkpoint_load(c->resume_path, &ck));
+    ct_status st = CT_OK;
+    char have[512], want[512];
+    ct_mlp_spec_format(&ck.spec, have, sizeof have);
+    ct_mlp_spec_format(&t->spec, want, sizeof want);
+    const int spe = ct_master_steps_per_epoch(t->master);
+    if (strcmp(have, want) != 0)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: the checkpoint holds model %s, this run builds %s", c->resume_path,
+                     have, want);
+    else if (ck.seed != c->seed)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: the checkpoint was written with --seed %llu, this run has --seed %llu",
+                     c->resume_path, (unsigned long long)ck.seed, (unsigned long long)c->seed);
+    else if (ck.norm_mean != t->norm.mean || ck.norm_std != t->norm.std)
+        st = CT_FAIL(CT_ERR_INVALID_ARG,
+                     "--resume %s: the checkpoint was trained on other data (normalisation %g/%g, this data %g/%g)",
+                     c->resume_path, ck.norm_mean, ck.norm_std, t->norm.mean, t->norm.std);
+    else if (ck.epoch < 1 || ck.step_in_epoch > spe)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: position epoch %d step %d does not fit this run (%d steps per epoch)",
+                     c->resume_path, ck.epoch, ck.step_in_epoch, spe);
+    double sums[8];
+    if (st == CT_OK) st = ct_checkpoint_extra_get(ck.extra, "loop", sums, 8);
+    if (st == CT_OK) st = ct_master_restore_state(t->master, &ck);
+    if (st == CT_OK) st = be->ops->memcpy_h2d(be, t->params, ck.params, t->P * sizeof(float));
+    if (st == CT_OK)
+        st = ck.momentum ? be->ops->memcpy_h2d(be, t->mom, ck.momentum, t->P * sizeof(float))
+                         : be->ops->fill(be, t->P, 0.0f, t->mom);
+    if (st == CT_OK) st = be->ops->sync(be); /* before ck's host buffers are freed */
+    if (st == CT_OK) {
+        *ls = (loop_state){.steps = ck.step, .epoch = ck.epoch, .s = ck.step_in_epoch, .train_time = sums[0],
+                           .wait_sum = sums[1], .lost_sum = sums[2], .bits = sums[3], .dropped = (long)sums[4],
+                           .loss_sum = sums[5], .done = (int)sums[6], .dodged = (long)sums[7]};
+        if (c->progress != CT_PROGRESS_OFF)
+            printf("resumed from %s: epoch %d, step %d of %d (%ld steps done)\n", c->resume_path, ck.epoch,
+                   ck.step_in_epoch, spe, ck.step);
+    }
+    ct_checkpoint_free(&ck);
+    return st;
+}
+
 static ct_status run_loop(trainer *t, ct_train_result *res) {
     const ct_train_config *c = t->cfg;
     ct_backend *be = t->be;
@@ -212,16 +351,20 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     const int b = ct_master_batch(t->master);
     const int bar = progress_is_bar(c);
     const int virt = c->clock == CT_CLOCK_VIRTUAL;
-    double train_time = 0, wait_sum = 0, lost_sum = 0, bits = 0; /* on the run's clock */
-    long steps = 0, dropped = 0;
+    loop_state start = {.epoch = 1};
+    if (c->resume_path) CT_TRY(resume_from(t, &start));
+    loop_state last = start; /* what a checkpoint saves */
+    double train_time = start.train_time, wait_sum = start.wait_sum, lost_sum = start.lost_sum, bits = start.bits;
+    long steps = start.steps, dropped = start.dropped; /* train_time etc. on the run's clock */
     int target_hit = 0;
     res->time_to_target_s = -1;
 
-    for (int epoch = 1; epoch <= c->epochs; epoch++) {
-        double loss_sum = 0;
-        int done = 0;
-        long dodged = 0;
-        for (int s = 0; s < steps_per_epoch; s++) {
+    for (int epoch = start.epoch; epoch <= c->epochs; epoch++) {
+        const int mid = epoch == start.epoch && start.s > 0; /* resuming inside this epoch */
+        double loss_sum = mid ? start.loss_sum : 0;
+        int done = mid ? start.done : 0;
+        long dodged = mid ? start.dodged : 0;
+        for (int s = epoch == start.epoch ? start.s : 0; s < steps_per_epoch; s++) {
             if (c->max_steps > 0 && steps >= c->max_steps) break;
             ct_step_info info;
             const double w0 = ct_now_s();
@@ -245,6 +388,9 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             dodged += info.dropped;
             if (t->log) CT_TRY(write_step(t, steps, epoch, train_time, &info));
             steps++;
+            last = (loop_state){steps, epoch, s + 1, train_time, wait_sum, lost_sum, bits, dropped, loss_sum, done, dodged};
+            if (c->checkpoint_path && c->checkpoint_every > 0 && steps % c->checkpoint_every == 0)
+                CT_TRY(save_checkpoint(t, &last));
             if (c->eval_every > 0 && steps % c->eval_every == 0 && s + 1 < steps_per_epoch) {
                 double acc = 0;
                 CT_TRY(evaluate(t, &acc));
@@ -295,6 +441,8 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             ct_json_key_int(&j, "steps", steps);
             CT_TRY(write_line(t->log, &j));
         }
+        if (last.epoch == epoch && last.s >= steps_per_epoch) /* the epoch is complete: next, the next one */
+            last = (loop_state){steps, epoch + 1, 0, train_time, wait_sum, lost_sum, bits, dropped, 0, 0, 0};
         if (target_hit) break;
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
             res->time_to_target_s = train_time;
@@ -311,6 +459,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->dropped = dropped;
     res->data_dropped = steps ? lost_sum / steps : 0;
     res->bits_uploaded = bits;
+    if (c->checkpoint_path) CT_TRY(save_checkpoint(t, &last));
     return CT_OK;
 }
 
