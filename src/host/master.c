@@ -14,6 +14,9 @@
 #include "host/clock.h"
 #include "host/policy.h"
 
+/* a worker whose results are non-finite this many times in a row is marked dead */
+#define CT_FAULTS_TO_DEAD 3
+
 /* exact codes waiting "until decodable" give up after this long (real clock) */
 #define CT_SAFETY_CAP_S 60.0
 
@@ -41,6 +44,8 @@ struct ct_master {
     double vnow, t0;
     double *busy_until, *finish;
     int *assigned, *order, *arrived_flag;
+    int *fault_streak;        /* consecutive non-finite results per worker */
+    unsigned char *marked_dead; /* failed CT_FAULTS_TO_DEAD times in a row: never given work again */
     ct_straggle_draw *draw;
     const float **ptrs;
     const uint32_t **bit_ptrs;
@@ -151,6 +156,8 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->assigned = calloc((size_t)n, sizeof(int));
         m->order = calloc((size_t)n, sizeof(int));
         m->arrived_flag = calloc((size_t)n, sizeof(int));
+        m->fault_streak = calloc((size_t)n, sizeof(int));
+        m->marked_dead = calloc((size_t)n, 1);
         m->draw = calloc((size_t)n, sizeof *m->draw);
         m->ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->ptrs);
         m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
@@ -163,7 +170,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
             st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
-            !m->order || !m->arrived_flag || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
+            !m->order || !m->arrived_flag || !m->fault_streak || !m->marked_dead || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
             st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
     }
     /* workers: one context each, on the master's kind of device, round-robin over GPUs */
@@ -215,6 +222,8 @@ void ct_master_destroy(ct_master *m) {
     free(m->assigned);
     free(m->order);
     free(m->arrived_flag);
+    free(m->fault_streak);
+    free(m->marked_dead);
     free(m->draw);
     free(m->ptrs);
     free(m->coefs);
@@ -248,6 +257,9 @@ static ct_status accept_arrival(ct_master *m, int i, int *ok) {
         CT_TRY(m->cfg->compress ? w->be->ops->all_finite(w->be, 1, w->scale[l], ok)
                                 : w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
     if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
+    /* repeated faults mean a broken worker, not bad luck: stop giving it work */
+    m->fault_streak[i] = *ok ? 0 : m->fault_streak[i] + 1;
+    if (m->fault_streak[i] >= CT_FAULTS_TO_DEAD) m->marked_dead[i] = 1;
     return CT_OK;
 }
 
@@ -430,7 +442,8 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                 CT_TRY(async_arrival(m, i, &ok, &used));
             }
         }
-        m->idle[i] = c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE;
+        m->idle[i] = !m->marked_dead[i] &&
+                     (c->clock == CT_CLOCK_VIRTUAL ? m->busy_until[i] <= m->vnow : w->state == CT_WORKER_IDLE);
         m->arrival[i] = NAN;
     }
     ct_policy_select(m->policy, step, m->idle, m->selected);
@@ -495,7 +508,10 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     } else {
         ct_decode_result res;
         CT_TRY(ct_code_decode(m->code, m->mask, &res));
-        if (res.status == CT_DECODE_NONE)
+        if (res.status == CT_DECODE_NONE && info->faulty > 0) {
+            /* the erasures were faulty results, not silence: skip the step */
+            info->skipped = 1;
+        } else if (res.status == CT_DECODE_NONE)
             return CT_FAIL(CT_ERR_TIMEOUT,
                            "step %ld: code %s could not decode from the %d workers that answered %s; "
                            "workers that never answered: %s",
@@ -503,6 +519,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                            c->clock == CT_CLOCK_VIRTUAL ? (c->deadline_ms > 0 ? "before the deadline" : "(the others never finish)")
                                                         : (c->deadline_ms > 0 ? "before the deadline" : "within the 60 s safety cap"),
                            missing);
+        if (info->skipped) goto decoded;
         info->status = res.status;
         info->residual = res.residual;
         info->recovered = res.recovered_fraction;
@@ -534,6 +551,17 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                 int chunk = cnt - off < CT_COMBINE_MAX ? cnt - off : CT_COMBINE_MAX;
                 CT_TRY(o->combine(m->be, 1, chunk, m->coefs + off, m->ptrs + off, m->P, &grad, off ? 1.0f : 0.0f));
             }
+        }
+    }
+decoded:
+    /* the master never applies a non-finite update (e.g. a decode that amplified an
+     * overflow): such a step is skipped and counted */
+    if (!info->skipped) {
+        int finite = 1;
+        CT_TRY(o->all_finite(m->be, m->P, grad, &finite));
+        if (!finite) {
+            info->skipped = 1;
+            info->faulty++;
         }
     }
     /* 5. the auto k schedule's statistics: the loss and <g_t, g_{t-1}> (Pflug's test) */
