@@ -4,12 +4,18 @@ BUILD     ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
-DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox
+DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
+             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all deps configure build run test test-sanitize bench clean
+.PHONY: all deps configure build run test ctest test-sanitize fuzz-build fuzz-smoke fuzz-long bench clean
+
+# libFuzzer harnesses (fuzz/): their own clang + ASan/UBSan build directory.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 3600
+FUZZ_SMOKE_SECONDS ?= 6
 
 all: build
 
@@ -35,11 +41,29 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	./$(BUILD)/codedtrain $(RUN_ARGS)
 
-test: build
+test: ctest
+	$(MAKE) fuzz-smoke
+
+ctest: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-sanitize:
-	$(MAKE) test BUILD=build-sanitize CMAKE_ARGS="-DCT_SANITIZE=ON -DCT_WITH_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+	$(MAKE) ctest BUILD=build-sanitize CMAKE_ARGS="-DCT_SANITIZE=ON -DCT_WITH_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+$(FUZZ_BUILD)/CMakeCache.txt: CMakeLists.txt fuzz/CMakeLists.txt | deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCT_FUZZ=ON -DCT_SANITIZE=ON -DCT_WITH_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+fuzz-build: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+# a few seconds per harness on a scratch copy of the seed corpus; fails on any finding
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
+# the long run: make fuzz-long FUZZ_SECONDS=3600 (per harness, one after another);
+# findings and logs in $(FUZZ_BUILD)/fuzz-long/<harness>/
+fuzz-long: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-long
 
 clean:
-	rm -rf $(BUILD) build-sanitize
+	rm -rf $(BUILD) build-sanitize $(FUZZ_BUILD)

@@ -68,7 +68,7 @@ typedef struct ct_lr_schedule {
     int step_epochs; /* ... every step_epochs epochs */
     int total_epochs;/* cosine: anneal to 0 over this many epochs */
 } ct_lr_schedule;
-/* "constant", "step:EPOCHS,GAMMA", "cosine"; base and total set by the caller. */
+/* "constant", "step:EPOCHS,GAMMA" (GAMMA in (0, 1]), "cosine"; base and total set by the caller. */
 ct_status ct_lr_schedule_parse(const char *s, double base, int total_epochs, ct_lr_schedule *out);
 /* learning rate at fractional epoch e (e.g. epoch + step/steps_per_epoch) */
 double ct_lr_at(const ct_lr_schedule *sched, double epoch);

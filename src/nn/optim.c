@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "EPOCHS,GAMMA" of a step schedule: EPOCHS a positive integer, GAMMA a positive finite number. */
+/* "EPOCHS,GAMMA" of a step schedule: EPOCHS a positive integer, GAMMA in (0, 1]
+ * (a decay: a GAMMA above 1 grows the rate without bound and overflows it to
+ * inf after enough epochs, found by fuzz_model_spec). */
 static ct_status parse_step_args(const char *s, const char *args, ct_lr_schedule *out) {
     char *end = NULL;
     errno = 0;
@@ -23,8 +25,8 @@ static ct_status parse_step_args(const char *s, const char *args, ct_lr_schedule
     if (end == g || *end != '\0' || errno)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--lr-schedule '%s': GAMMA '%s' is not a number (expected e.g. step:10,0.1)",
                        s, g);
-    if (!isfinite(gamma) || gamma <= 0)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--lr-schedule '%s': GAMMA %g must be a positive finite number", s, gamma);
+    if (!isfinite(gamma) || gamma <= 0 || gamma > 1)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--lr-schedule '%s': GAMMA %g must be in (0, 1] (a decay factor)", s, gamma);
     out->kind = CT_LR_STEP;
     out->step_epochs = (int)epochs;
     out->gamma = gamma;
