@@ -71,6 +71,17 @@ typedef struct ct_train_config {
     const char *checkpoint_path; /* save here every checkpoint_every steps and at the end (NULL: never) */
     int checkpoint_every;        /* steps between saves (0: only at the end) */
     const char *resume_path;     /* continue the run saved in this checkpoint (NULL: fresh start) */
+
+    /* ---- UEP-coded backprop (src/host/uep_train.c): the forward pass stays exact, every
+     * dense layer's dX = dZ W and dW = dZ^T X are UEP-coded products across uep_workers ---- */
+    int uep;                     /* 1: train with ct_uep_train_run */
+    const char *uep_scheme;      /* now | ew | eep | uncoded | exact */
+    int uep_workers;             /* N: one packet per worker and product */
+    double uep_deadline;         /* T per product on the virtual clock (INFINITY: wait for all) */
+    double uep_lambda;           /* exponential packet latency rate */
+    const char *uep_gamma;       /* window probabilities, e.g. "0.40,0.35,0.25" */
+    const char *uep_k;           /* blocks per class, e.g. "3,3,3" (rxc: the sum must be a square) */
+    int uep_paradigm;            /* 0 rxc (row x column blocks), 1 cxr (column x row) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
@@ -80,7 +91,8 @@ typedef struct ct_train_config {
      .epochs = 5, .batch = 128, .lr = 0.05, .momentum = 0.9, .lr_schedule = "constant",           \
      .seed = 1, .eval = 1, .progress = CT_PROGRESS_AUTO, .workers = 1, .code = "uncoded",         \
      .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1,        \
-     .max_staleness = 1}
+     .max_staleness = 1, .uep_scheme = "ew", .uep_workers = 15, .uep_deadline = 1.0,               \
+     .uep_lambda = 1.0, .uep_gamma = "0.40,0.35,0.25", .uep_k = "3,3,3"}
 
 typedef struct ct_train_result {
     double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */
@@ -101,6 +113,8 @@ typedef struct ct_train_result {
 
 /* Runs the whole training; prints progress to stdout as configured. */
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *result);
+/* The --uep mode (src/host/uep_train.c): ct_train_run hands over to it when cfg->uep is set. */
+ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *result);
 
 #ifdef __cplusplus
 }

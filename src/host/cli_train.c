@@ -1,10 +1,12 @@
 /* `codedtrain train`: flags -> ct_train_config -> ct_train_run. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/transport_mpi.h"
 
 static void train_usage(FILE *f) {
     fprintf(f,
@@ -56,6 +58,15 @@ static void train_usage(FILE *f) {
             "  --compress C          none (default), sign (1 bit/coordinate, stochastic, unbiased),\n"
             "                        sign-ef (deterministic sign with error feedback),\n"
             "                        sign-plain (signSGD-style: sign times mean |y|, no feedback)\n"
+            "UEP-coded backprop (forward exact; dX = dZ W and dW = dZ^T X of every layer coded):\n"
+            "  --uep SCHEME          now, ew, eep, uncoded, or exact (exact gradient, timed as 9 workers\n"
+            "                        with one block each and no deadline); time is virtual\n"
+            "  --uep-workers N       workers, one packet per product each (default 15)\n"
+            "  --uep-deadline T      per-product deadline, or inf: wait for all packets (default 1)\n"
+            "  --uep-lambda L        exponential packet latency rate (default 1)\n"
+            "  --uep-gamma G         window probabilities (default 0.40,0.35,0.25)\n"
+            "  --uep-k K             blocks per class (default 3,3,3; rxc: the sum must be a square)\n"
+            "  --uep-paradigm P      rxc (default: row x column blocks) or cxr (column x row)\n"
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
@@ -75,7 +86,9 @@ static void train_usage(FILE *f) {
             "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n"
             "  codedtrain train --device cpu --workers 8 --code cyclic --stragglers 2 --straggle drop:3,5 --epochs 2\n"
             "  codedtrain train --workers 16 --code frep --stragglers 3 --clock virtual \\\n"
-            "      --straggle shifted-exp:0,3.2 --target-acc 0.85 --log run.jsonl\n",
+            "      --straggle shifted-exp:0,3.2 --target-acc 0.85 --log run.jsonl\n"
+            "  codedtrain train --model mlp:784-100-200-10 --batch 64 --lr 0.01 --momentum 0 \\\n"
+            "      --uep ew --uep-workers 15 --uep-deadline 1 --log uep.jsonl\n",
             "/usr/share/datasets/fashion-mnist");
 }
 
@@ -178,6 +191,23 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
         else if (!strcmp(v, "nccl")) c->transport = 2;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--transport '%s': expected local, mpi or nccl", v);
     }
+    /* UEP-coded backprop (src/host/uep_train.c parses and checks the lists) */
+    else if (!strcmp(a, "--uep")) { VALUE(); c->uep = 1; c->uep_scheme = v; }
+    else if (!strcmp(a, "--uep-workers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->uep_workers)); }
+    else if (!strcmp(a, "--uep-deadline")) {
+        VALUE();
+        if (!strcmp(v, "inf")) c->uep_deadline = INFINITY;
+        else CT_TRY(ct_arg_double(a, v, 0, 1e12, &c->uep_deadline));
+    }
+    else if (!strcmp(a, "--uep-lambda")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-9, 1e9, &c->uep_lambda)); }
+    else if (!strcmp(a, "--uep-gamma")) { VALUE(); c->uep_gamma = v; }
+    else if (!strcmp(a, "--uep-k")) { VALUE(); c->uep_k = v; }
+    else if (!strcmp(a, "--uep-paradigm")) {
+        VALUE();
+        if (!strcmp(v, "rxc")) c->uep_paradigm = 0;
+        else if (!strcmp(v, "cxr")) c->uep_paradigm = 1;
+        else return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-paradigm '%s': expected rxc or cxr", v);
+    }
     else *matched = 0;
 #undef VALUE
     *ip = i;
@@ -212,7 +242,7 @@ int ct_cli_train(int argc, char **argv) {
         fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
         return ct_status_exit_code(st);
     }
-    if (cfg.progress != CT_PROGRESS_OFF) {
+    if (cfg.progress != CT_PROGRESS_OFF && ct_mpi_rank() == 0) {
         printf("final: test_acc %.4f  train_loss %.4f  epochs %d  steps %ld  time %.1fs  %.0f samples/s  device %s\n",
                res.final_test_acc, res.final_train_loss, res.epochs_run, res.steps, res.time_s, res.samples_per_s,
                res.device);

@@ -14,6 +14,9 @@
 #include "host/clock.h"
 #include "host/policy.h"
 
+/* how long a step waits for workers cancelled by the previous one to unwind */
+#define CT_CANCEL_GRACE_S 0.2
+
 /* a worker whose results are non-finite this many times in a row is marked dead */
 #define CT_FAULTS_TO_DEAD 3
 
@@ -437,6 +440,12 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
             int fin = 0, ab = 0;
             CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped, or peeled (async) */
+            /* a worker cut short at the end of the last step is only unwinding its
+             * throttle: give it a moment rather than leave it out of this step */
+            for (double t0 = ct_now_s(); !fin && w->cancel && *w->cancel && ct_now_s() - t0 < CT_CANCEL_GRACE_S;) {
+                sleep_us(50);
+                CT_TRY(ct_worker_poll(w, &fin, &ab));
+            }
             if (fin && !ab && m->async) {
                 int ok = 0, used = 0;
                 CT_TRY(async_arrival(m, i, &ok, &used));

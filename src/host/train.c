@@ -15,6 +15,7 @@
 #include "host/clock.h"
 #include "host/jsonl.h"
 #include "host/master.h"
+#include "host/transport_mpi.h"
 
 enum { CT_EVAL_BATCH = 1000 };
 
@@ -465,6 +466,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
 
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
+    if (cfg->uep) return ct_uep_train_run(cfg, res);
     memset(res, 0, sizeof *res);
     CT_TRY(check_config(cfg));
     ct_train_config resolved = *cfg;
@@ -478,10 +480,18 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     trainer t;
     memset(&t, 0, sizeof t);
     t.cfg = cfg;
-    ct_status st = load_data(&t);
+    int rank = 0;
+    ct_status st = ct_transport_init(cfg, &rank); /* mpi: rank 0 is the master, ranks 1..n its workers */
+    if (st == CT_OK) st = load_data(&t);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
+    if (st == CT_OK && rank > 0) { /* an MPI worker rank: serve tasks until rank 0 says stop; no output, no log */
+        st = ct_mpi_worker_main(cfg, &t.train, &t.spec);
+        trainer_free(&t);
+        ct_transport_finalize(cfg);
+        return st;
+    }
     if (st == CT_OK) st = setup_device(&t);
     if (st == CT_OK) {
         snprintf(res->device, sizeof res->device, "%s", t.be->ops->describe(t.be));
@@ -532,5 +542,6 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         st = write_line(t.log, &j);
     }
     trainer_free(&t);
+    ct_transport_finalize(cfg); /* after the master's proxies are gone: stops the worker ranks */
     return st;
 }

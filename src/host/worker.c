@@ -8,12 +8,29 @@
 
 #include "codedtrain/rng.h"
 #include "host/clock.h"
+#include "host/transport_mpi.h"
 
 /* a throttle this long is "never answers": it ends only when cancelled */
 #define CT_DEAD_MS 1e12
 
 static ct_status alloc_dev(ct_worker *w, size_t bytes, void **p) {
     return w->be->ops->alloc(w->be, bytes, p);
+}
+
+/* MPI proxy: only what the master writes (params) and reads (messages, or
+ * packed bits + scales); the computing happens on the remote rank. */
+static ct_status create_proxy(const ct_worker_config *c, ct_worker *w) {
+    CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->params));
+    const int full = c->compress == CT_COMPRESS_NONE;
+    for (int l = 0; l < c->max_m; l++) {
+        if (full) {
+            CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->msg[l]));
+        } else {
+            CT_TRY(alloc_dev(w, (w->P + 31) / 32 * sizeof(uint32_t), (void **)&w->bits[l]));
+            CT_TRY(alloc_dev(w, sizeof(float), (void **)&w->scale[l]));
+        }
+    }
+    return ct_mpi_proxy_create(w, full, &w->remote);
 }
 
 ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
@@ -34,6 +51,9 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     w->P = ct_mlp_param_count(c->spec);
     atomic_store(&w->finished_step, -1);
     *out = w; /* from here on, ct_worker_destroy cleans up partial state */
+    if (c->transport == CT_TRANSPORT_MPI) return create_proxy(c, w);
+    if (c->transport != CT_TRANSPORT_LOCAL)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "worker %d: transport %d is not available in this build", c->id, c->transport);
 
     const size_t nb = (size_t)c->max_d * c->max_per_part;
     const ct_backend_ops *o = w->be->ops;
@@ -83,6 +103,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
 
 void ct_worker_destroy(ct_worker *w) {
     if (!w) return;
+    ct_mpi_proxy_destroy(w->remote); /* before the buffers its receives may land in */
     if (w->has_thread == 2) {
         ct_worker_cancel(w);
         pthread_mutex_lock(&w->mu);
@@ -221,6 +242,12 @@ ct_status ct_worker_submit(ct_worker *w, const ct_task *t) {
     if (t->d > w->max_d || t->m > w->max_m || t->per_part > w->max_per_part || t->d > CT_COMBINE_MAX)
         return CT_FAIL(CT_ERR_INTERNAL, "worker %d: task (d=%d, m=%d, %d per partition) exceeds its buffers", w->id, t->d,
                        t->m, t->per_part);
+    if (w->remote) {
+        CT_TRY(ct_mpi_proxy_submit(w->remote, w, t));
+        w->state = CT_WORKER_BUSY;
+        w->task_step = t->step;
+        return CT_OK;
+    }
     *w->cancel = 0;
     w->state = CT_WORKER_BUSY;
     w->task_step = t->step;
@@ -242,6 +269,11 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
     *finished = 0;
     *abandoned = 0;
     if (w->state != CT_WORKER_BUSY) return CT_OK;
+    if (w->remote) {
+        CT_TRY(ct_mpi_proxy_poll(w->remote, w, finished, abandoned));
+        if (*finished) w->state = CT_WORKER_IDLE;
+        return CT_OK;
+    }
     if (atomic_load_explicit(&w->finished_step, memory_order_acquire) != w->task_step) return CT_OK;
     if (w->error != CT_OK) return ct_error_set(w->error, __FILE__, __LINE__, "%s", w->error_msg);
     *abandoned = atomic_load(&w->abandoned);
@@ -256,5 +288,6 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
 }
 
 void ct_worker_cancel(ct_worker *w) {
+    if (w->remote) ct_mpi_proxy_cancel(w->remote);
     if (w->cancel) *w->cancel = 1;
 }
