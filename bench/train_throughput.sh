@@ -22,10 +22,12 @@ echo "| model | batch | device | threads | codedtrain samples/s | PyTorch sample
 echo "|---|---|---|---|---|---|---|"
 for model in 784-256-10 784-512-512-10; do
   for dev in $devices; do
-    "$bin" train --device "$dev" --threads "$threads" --model "mlp:$model" --batch 256 --epochs 1 \
+    OPENBLAS_NUM_THREADS="$threads" "$bin" train --device "$dev" --threads "$threads" --model "mlp:$model" --batch 256 --epochs 1 \
       --max-steps "$steps" --progress off --log "$tmp/ct.jsonl" >/dev/null
     ours=$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readlines()[-1])["samples_per_s"]))' "$tmp/ct.jsonl")
-    peer_json=$($py "$here/peers/torch_mlp.py" --model "$model" --batch 256 --steps "$steps" --threads "$threads" --device "$dev")
+    # same thread count for every pool the peer has (intra-op, OpenMP, OpenBLAS)
+    peer_json=$(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" \
+      $py "$here/peers/torch_mlp.py" --model "$model" --batch 256 --steps "$steps" --threads "$threads" --device "$dev")
     peer=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["samples_per_s"]) if "samples_per_s" in d else "skipped: "+d["skipped"])' "$peer_json")
     ratio=$(python3 -c 'import sys
 try: print(f"{float(sys.argv[1])/float(sys.argv[2]):.2f}")

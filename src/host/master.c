@@ -476,7 +476,10 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
-        CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
+        if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU)
+            w->params_view = params; /* one inline worker, nothing runs concurrently: no replica copy */
+        else
+            CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
     }
     CT_TRY(o->sync(m->be)); /* replicas hold this step's parameters before any worker starts */
 

@@ -155,21 +155,28 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         if (*w->cancel) { *abandoned = 1; return CT_OK; }
     }
     const double t0 = ct_now_s();
+    /* the CPU backend's device memory is host memory: gather straight into it */
+    const int direct = be->kind == CT_DEVICE_CPU;
+    float *hx = direct ? w->x : w->hx, *hw = direct ? w->w : w->hw;
+    int32_t *hy = direct ? w->y : w->hy;
     for (int s = 0; s < nb; s++) {
         int32_t idx = t->samples[s];
-        memcpy(w->hx + (size_t)s * w->dim, w->data->x + (size_t)idx * w->dim, (size_t)w->dim * sizeof(float));
-        w->hy[s] = w->data->y[idx];
+        memcpy(hx + (size_t)s * w->dim, w->data->x + (size_t)idx * w->dim, (size_t)w->dim * sizeof(float));
+        hy[s] = w->data->y[idx];
     }
     const int fast = t->m == 1 && !t->general_path;
     for (int s = 0; s < nb; s++)
-        w->hw[s] = fast ? t->E[s / t->per_part] * t->inv_batch : t->inv_batch;
-    CT_TRY(o->memcpy_h2d(be, w->x, w->hx, (size_t)nb * w->dim * sizeof(float)));
-    CT_TRY(o->memcpy_h2d(be, w->y, w->hy, (size_t)nb * sizeof(int32_t)));
-    CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
+        hw[s] = fast ? t->E[s / t->per_part] * t->inv_batch : t->inv_batch;
+    if (!direct) {
+        CT_TRY(o->memcpy_h2d(be, w->x, w->hx, (size_t)nb * w->dim * sizeof(float)));
+        CT_TRY(o->memcpy_h2d(be, w->y, w->hy, (size_t)nb * sizeof(int32_t)));
+        CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
+    }
+    const float *params = w->params_view ? w->params_view : w->params;
     if (fast) {
         /* m = 1: the message is linear in the per-sample loss weights, so one
          * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_mlp_loss_grad(w->ws, w->params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
+        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
         CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, sizeof(float)));
         CT_TRY(o->sync(be));
         w->msg_loss[0] = w->hloss[0];
@@ -177,7 +184,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         const float *G[CT_COMBINE_MAX];
         for (int j = 0; j < t->d; j++) {
             float *gj = w->part_grad + (size_t)j * w->P;
-            CT_TRY(ct_mlp_loss_grad(w->ws, w->params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
+            CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
                                     w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
             G[j] = gj;
         }

@@ -52,6 +52,9 @@ typedef struct ct_worker {
     int dim;
     int max_d, max_m, max_per_part;
     float *params;          /* replica (device) */
+    const float *params_view; /* when set, computes on these parameters instead of the
+                                 replica: a single inline worker on the master's own
+                                 memory space needs no copy */
     float *msg[CT_WORKER_MAX_MSGS];  /* coded messages (device, P each) */
     float *part_grad;       /* general path: max_d x P (device) */
     uint32_t *bits[CT_WORKER_MAX_MSGS];  /* 1-bit messages: ceil(P/32) words each (device) */
