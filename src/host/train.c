@@ -15,6 +15,7 @@
 #include "host/clock.h"
 #include "host/jsonl.h"
 #include "host/master.h"
+#include "host/run_common.h"
 #include "host/transport_mpi.h"
 
 enum { CT_EVAL_BATCH = 1000 };
@@ -47,64 +48,7 @@ typedef struct loop_state {
     long dodged;
 } loop_state;
 
-static ct_status load_data(trainer *t) {
-    const ct_train_config *c = t->cfg;
-    switch (c->dataset) {
-    case CT_DATA_IDX: {
-        const char *dir = c->data_dir ? c->data_dir : CT_FASHION_MNIST_DIR;
-        CT_TRY(ct_dataset_load_idx_dir(dir, 1, &t->train));
-        CT_TRY(ct_dataset_load_idx_dir(dir, 0, &t->test));
-        break;
-    }
-    case CT_DATA_CIFAR10:
-        if (!c->data_dir) return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset cifar10 needs --data DIR");
-        CT_TRY(ct_dataset_load_cifar10(c->data_dir, 1, &t->train));
-        CT_TRY(ct_dataset_load_cifar10(c->data_dir, 0, &t->test));
-        break;
-    case CT_DATA_SYNTHETIC: {
-        /* one generator call so train and test share the class means; the
-         * last sixth becomes the test set */
-        int n_test = c->synth_n / 5 > 0 ? c->synth_n / 5 : 1;
-        ct_dataset all = {0};
-        CT_TRY(ct_dataset_synthetic(c->synth_n + n_test, c->synth_dim, c->synth_classes, 1.0, c->seed, &all));
-        t->train = all;
-        t->train.n = c->synth_n;
-        t->test.n = n_test;
-        t->test.dim = all.dim;
-        t->test.classes = all.classes;
-        t->test.x = malloc((size_t)n_test * all.dim * sizeof(float));
-        t->test.y = malloc((size_t)n_test * sizeof(int32_t));
-        if (!t->test.x || !t->test.y) return CT_FAIL(CT_ERR_NOMEM, "synthetic test set: out of memory");
-        memcpy(t->test.x, all.x + (size_t)c->synth_n * all.dim, (size_t)n_test * all.dim * sizeof(float));
-        memcpy(t->test.y, all.y + c->synth_n, (size_t)n_test * sizeof(int32_t));
-        break;
-    }
-    default: return CT_FAIL(CT_ERR_INVALID_ARG, "unknown dataset kind %d", (int)c->dataset);
-    }
-    if (t->train.dim != t->test.dim || t->train.classes != t->test.classes)
-        return CT_FAIL(CT_ERR_FORMAT, "train and test sets disagree: dim %d vs %d, classes %d vs %d",
-                       t->train.dim, t->test.dim, t->train.classes, t->test.classes);
-    ct_norm nm = ct_dataset_norm_stats(&t->train);
-    ct_dataset_normalize(&t->train, nm);
-    ct_dataset_normalize(&t->test, nm);
-    t->norm = nm;
-    return CT_OK;
-}
 
-static ct_status check_config(const ct_train_config *c) {
-    if (c->version != CT_TRAIN_CONFIG_VERSION)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_config version %d, expected %d", c->version, CT_TRAIN_CONFIG_VERSION);
-    if (c->epochs < 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--epochs %d: must be >= 1", c->epochs);
-    if (c->batch < 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--batch %d: must be >= 1", c->batch);
-    if (!(c->lr > 0)) return CT_FAIL(CT_ERR_INVALID_ARG, "--lr %g: must be > 0", c->lr);
-    if (c->momentum < 0 || c->momentum >= 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--momentum %g: must be in [0, 1)", c->momentum);
-    if (c->weight_decay < 0) return CT_FAIL(CT_ERR_INVALID_ARG, "--weight-decay %g: must be >= 0", c->weight_decay);
-    if (c->target_acc > 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--target-acc %g: must be <= 1", c->target_acc);
-    if (c->dataset == CT_DATA_SYNTHETIC && (c->synth_n < 1 || c->synth_dim < 1 || c->synth_classes < 2))
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset synthetic:%d,%d,%d: need N >= 1, DIM >= 1, CLASSES >= 2",
-                       c->synth_n, c->synth_dim, c->synth_classes);
-    return CT_OK;
-}
 
 static ct_status setup_device(trainer *t) {
     const ct_train_config *c = t->cfg;
@@ -151,28 +95,11 @@ static void trainer_free(trainer *t) {
     if (t->log) fclose(t->log);
 }
 
+
 /* Test accuracy of the current parameters. */
 static ct_status evaluate(trainer *t, double *acc) {
-    ct_backend *be = t->be;
-    const int classes = t->spec.sizes[t->spec.n_layers];
-    long correct = 0;
-    for (int i = 0; i < t->test.n; i += CT_EVAL_BATCH) {
-        int nb = t->test.n - i < CT_EVAL_BATCH ? t->test.n - i : CT_EVAL_BATCH;
-        const float *logits = NULL;
-        CT_TRY(be->ops->memcpy_h2d(be, t->xb, t->test.x + (size_t)i * t->test.dim, (size_t)nb * t->test.dim * sizeof(float)));
-        CT_TRY(ct_mlp_forward(t->ws, t->params, t->xb, nb, &logits));
-        CT_TRY(be->ops->memcpy_d2h(be, t->hlogits, logits, (size_t)nb * classes * sizeof(float)));
-        CT_TRY(be->ops->sync(be));
-        for (int r = 0; r < nb; r++) {
-            const float *row = t->hlogits + (size_t)r * classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (row[c] > row[best]) best = c;
-            correct += best == t->test.y[i + r];
-        }
-    }
-    *acc = (double)correct / (double)t->test.n;
-    return CT_OK;
+    return ct_run_test_accuracy(t->be, t->ws, t->params, &t->test, CT_EVAL_BATCH, t->xb, t->hlogits,
+                                t->spec.sizes[t->spec.n_layers], acc);
 }
 
 static int progress_is_bar(const ct_train_config *c) {
@@ -191,13 +118,6 @@ static void draw_bar(int epoch, int epochs, int step, int steps, double loss) {
     fflush(stdout);
 }
 
-static ct_status write_line(FILE *f, ct_json *j) {
-    const char *s = ct_json_end(j);
-    if (!s) { ct_json_free(j); return CT_FAIL(CT_ERR_NOMEM, "log record: out of memory"); }
-    int ok = fputs(s, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0;
-    ct_json_free(j);
-    return ok ? CT_OK : CT_FAIL(CT_ERR_IO, "log: write failed");
-}
 
 static ct_status write_step(trainer *t, long step, int epoch, double time_s, const ct_step_info *info) {
     ct_json j;
@@ -221,7 +141,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     if (info->has_regret) ct_json_key_num(&j, "regret", info->regret);
     if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
     if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
-    return write_line(t->log, &j);
+    return ct_run_write_record(t->log, &j);
 }
 
 /* The run's important flags, as JSON, for the checkpoint's metadata. */
@@ -404,7 +324,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                     ct_json_key_num(&j, "time_s", train_time);
                     ct_json_key_num(&j, "test_acc", acc);
                     ct_json_key_num(&j, "bits_up", bits);
-                    CT_TRY(write_line(t->log, &j));
+                    CT_TRY(ct_run_write_record(t->log, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
                     res->time_to_target_s = train_time;
@@ -440,7 +360,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             ct_json_key_num(&j, "test_acc", acc);
             ct_json_key_num(&j, "bits_up", bits);
             ct_json_key_int(&j, "steps", steps);
-            CT_TRY(write_line(t->log, &j));
+            CT_TRY(ct_run_write_record(t->log, &j));
         }
         if (last.epoch == epoch && last.s >= steps_per_epoch) /* the epoch is complete: next, the next one */
             last = (loop_state){steps, epoch + 1, 0, train_time, wait_sum, lost_sum, bits, dropped, 0, 0, 0};
@@ -468,7 +388,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
     if (cfg->uep) return ct_uep_train_run(cfg, res);
     memset(res, 0, sizeof *res);
-    CT_TRY(check_config(cfg));
+    CT_TRY(ct_run_check_config(cfg));
     ct_train_config resolved = *cfg;
     if (resolved.threads <= 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -482,7 +402,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     t.cfg = cfg;
     int rank = 0;
     ct_status st = ct_transport_init(cfg, &rank); /* mpi: rank 0 is the master, ranks 1..n its workers */
-    if (st == CT_OK) st = load_data(&t);
+    if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
@@ -539,7 +459,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = write_line(t.log, &j);
+        st = ct_run_write_record(t.log, &j);
     }
     trainer_free(&t);
     ct_transport_finalize(cfg); /* after the master's proxies are gone: stops the worker ranks */

@@ -15,6 +15,7 @@
 #include "codedtrain/rng.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
+#include "host/run_common.h"
 
 enum { UEP_EVAL_BATCH = 1000 };
 
@@ -513,60 +514,9 @@ typedef struct uep_run {
     FILE *log;
 } uep_run;
 
-/* The same data, split and normalisation as ct_train_run. */
-static ct_status load_data(uep_run *r) {
-    const ct_train_config *c = r->cfg;
-    switch (c->dataset) {
-    case CT_DATA_IDX: {
-        const char *dir = c->data_dir ? c->data_dir : CT_FASHION_MNIST_DIR;
-        CT_TRY(ct_dataset_load_idx_dir(dir, 1, &r->train));
-        CT_TRY(ct_dataset_load_idx_dir(dir, 0, &r->test));
-        break;
-    }
-    case CT_DATA_CIFAR10:
-        if (!c->data_dir) return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset cifar10 needs --data DIR");
-        CT_TRY(ct_dataset_load_cifar10(c->data_dir, 1, &r->train));
-        CT_TRY(ct_dataset_load_cifar10(c->data_dir, 0, &r->test));
-        break;
-    case CT_DATA_SYNTHETIC: {
-        int n_test = c->synth_n / 5 > 0 ? c->synth_n / 5 : 1;
-        ct_dataset all = {0};
-        CT_TRY(ct_dataset_synthetic(c->synth_n + n_test, c->synth_dim, c->synth_classes, 1.0, c->seed, &all));
-        r->train = all;
-        r->train.n = c->synth_n;
-        r->test.n = n_test;
-        r->test.dim = all.dim;
-        r->test.classes = all.classes;
-        r->test.x = malloc((size_t)n_test * all.dim * sizeof(float));
-        r->test.y = malloc((size_t)n_test * sizeof(int32_t));
-        if (!r->test.x || !r->test.y) return CT_FAIL(CT_ERR_NOMEM, "synthetic test set: out of memory");
-        memcpy(r->test.x, all.x + (size_t)c->synth_n * all.dim, (size_t)n_test * all.dim * sizeof(float));
-        memcpy(r->test.y, all.y + c->synth_n, (size_t)n_test * sizeof(int32_t));
-        break;
-    }
-    default: return CT_FAIL(CT_ERR_INVALID_ARG, "unknown dataset kind %d", (int)c->dataset);
-    }
-    if (r->train.dim != r->test.dim || r->train.classes != r->test.classes)
-        return CT_FAIL(CT_ERR_FORMAT, "train and test sets disagree: dim %d vs %d, classes %d vs %d", r->train.dim,
-                       r->test.dim, r->train.classes, r->test.classes);
-    ct_norm nm = ct_dataset_norm_stats(&r->train);
-    ct_dataset_normalize(&r->train, nm);
-    ct_dataset_normalize(&r->test, nm);
-    return CT_OK;
-}
 
 static ct_status check_config(const ct_train_config *c) {
-    if (c->version != CT_TRAIN_CONFIG_VERSION)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_config version %d, expected %d", c->version, CT_TRAIN_CONFIG_VERSION);
-    if (c->epochs < 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--epochs %d: must be >= 1", c->epochs);
-    if (c->batch < 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--batch %d: must be >= 1", c->batch);
-    if (!(c->lr > 0)) return CT_FAIL(CT_ERR_INVALID_ARG, "--lr %g: must be > 0", c->lr);
-    if (c->momentum < 0 || c->momentum >= 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--momentum %g: must be in [0, 1)", c->momentum);
-    if (c->weight_decay < 0) return CT_FAIL(CT_ERR_INVALID_ARG, "--weight-decay %g: must be >= 0", c->weight_decay);
-    if (c->target_acc > 1) return CT_FAIL(CT_ERR_INVALID_ARG, "--target-acc %g: must be <= 1", c->target_acc);
-    if (c->dataset == CT_DATA_SYNTHETIC && (c->synth_n < 1 || c->synth_dim < 1 || c->synth_classes < 2))
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset synthetic:%d,%d,%d: need N >= 1, DIM >= 1, CLASSES >= 2",
-                       c->synth_n, c->synth_dim, c->synth_classes);
+    CT_TRY(ct_run_check_config(c));
     /* the UEP mode has its own workers and latency model; refuse what it would silently ignore */
     if (c->workers != 1)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --workers %d: the UEP mode's workers are set by --uep-workers",
@@ -581,38 +531,11 @@ static ct_status check_config(const ct_train_config *c) {
     return CT_OK;
 }
 
-static ct_status evaluate(uep_run *r, double *acc) {
-    ct_backend *be = r->be;
-    const int classes = r->spec.sizes[r->spec.n_layers];
-    long correct = 0;
-    for (int i = 0; i < r->test.n; i += UEP_EVAL_BATCH) {
-        int nb = r->test.n - i < UEP_EVAL_BATCH ? r->test.n - i : UEP_EVAL_BATCH;
-        const float *logits = NULL;
-        CT_TRY(be->ops->memcpy_h2d(be, r->xb, r->test.x + (size_t)i * r->test.dim, (size_t)nb * r->test.dim * sizeof(float)));
-        CT_TRY(ct_mlp_forward(r->eval_ws, r->params, r->xb, nb, &logits));
-        CT_TRY(be->ops->memcpy_d2h(be, r->hlogits, logits, (size_t)nb * classes * sizeof(float)));
-        CT_TRY(be->ops->sync(be));
-        for (int s = 0; s < nb; s++) {
-            const float *row = r->hlogits + (size_t)s * classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (row[c] > row[best]) best = c;
-            correct += best == r->test.y[i + s];
-        }
-    }
-    *acc = (double)correct / (double)r->test.n;
-    return CT_OK;
-}
 
-static ct_status write_line(FILE *f, ct_json *j) {
-    const char *s = ct_json_end(j);
-    if (!s) {
-        ct_json_free(j);
-        return CT_FAIL(CT_ERR_NOMEM, "log record: out of memory");
-    }
-    int ok = fputs(s, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0;
-    ct_json_free(j);
-    return ok ? CT_OK : CT_FAIL(CT_ERR_IO, "log: write failed");
+
+static ct_status evaluate(uep_run *r, double *acc) {
+    return ct_run_test_accuracy(r->be, r->eval_ws, r->params, &r->test, UEP_EVAL_BATCH, r->xb, r->hlogits,
+                                r->spec.sizes[r->spec.n_layers], acc);
 }
 
 static const char *setup_scheme_name(const ct_uep_setup *s) { return s->exact ? "exact" : ct_uep_scheme_name(s->scheme); }
@@ -759,7 +682,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
                     ct_json_key_int(&j, "epoch", epoch);
                     ct_json_key_num(&j, "time_s", sum->vtime);
                     ct_json_key_num(&j, "test_acc", acc);
-                    CT_TRY(write_line(r->log, &j));
+                    CT_TRY(ct_run_write_record(r->log, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc) {
                     res->time_to_target_s = sum->vtime;
@@ -792,7 +715,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
             ct_json_key_num(&j, "energy_recovered", done ? energy_epoch / done : 0);
             ct_json_key_num(&j, "grad_rel_err", done ? err_epoch / done : 0);
             ct_json_key_num(&j, "wall_s", sum->wall);
-            CT_TRY(write_line(r->log, &j));
+            CT_TRY(ct_run_write_record(r->log, &j));
         }
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
             res->time_to_target_s = sum->vtime;
@@ -822,7 +745,8 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     memset(&r, 0, sizeof r);
     r.cfg = &resolved;
     ct_status st = ct_uep_setup_from_config(&resolved, &r.setup);
-    if (st == CT_OK) st = load_data(&r);
+    ct_norm norm;
+    if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
     if (st == CT_OK) st = ct_mlp_spec_parse(resolved.model, r.train.dim, r.train.classes, &r.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
@@ -880,7 +804,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = write_line(r.log, &j);
+        st = ct_run_write_record(r.log, &j);
     }
     run_free(&r);
     return st;
