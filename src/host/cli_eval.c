@@ -1,6 +1,7 @@
 /* `codedtrain eval`: test accuracy of a saved checkpoint. The test set is
  * normalised with the train-set statistics stored in the checkpoint, as the
  * training loop did, so the training set is never loaded. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "host/args.h"
 #include "host/checkpoint.h"
 #include "host/cli.h"
+#include "host/run_common.h"
 #include "host/jsonl.h"
 
 enum { CT_EVAL_CLI_BATCH = 1000 };
@@ -78,20 +80,10 @@ static ct_status count_correct(const eval_args *a, const ct_checkpoint *ck, cons
     if (st == CT_OK && !(hlogits = malloc((size_t)CT_EVAL_CLI_BATCH * classes * sizeof(float))))
         st = CT_FAIL(CT_ERR_NOMEM, "evaluation buffer: out of memory");
     if (st == CT_OK) st = be->ops->memcpy_h2d(be, params, ck->params, ck->P * sizeof(float));
-    for (int i = 0; st == CT_OK && i < test->n; i += CT_EVAL_CLI_BATCH) {
-        const int nb = test->n - i < CT_EVAL_CLI_BATCH ? test->n - i : CT_EVAL_CLI_BATCH;
-        const float *logits = NULL;
-        st = be->ops->memcpy_h2d(be, xb, test->x + (size_t)i * test->dim, (size_t)nb * test->dim * sizeof(float));
-        if (st == CT_OK) st = ct_mlp_forward(ws, params, xb, nb, &logits);
-        if (st == CT_OK) st = be->ops->memcpy_d2h(be, hlogits, logits, (size_t)nb * classes * sizeof(float));
-        if (st == CT_OK) st = be->ops->sync(be);
-        for (int r = 0; st == CT_OK && r < nb; r++) {
-            const float *row = hlogits + (size_t)r * classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (row[c] > row[best]) best = c;
-            *correct += best == test->y[i + r];
-        }
+    if (st == CT_OK) {
+        double acc = 0;
+        st = ct_run_test_accuracy(be, ws, params, test, CT_EVAL_CLI_BATCH, xb, hlogits, classes, &acc);
+        *correct = lround(acc * test->n); /* acc is correct / n in double: exact */
     }
     if (be) {
         be->ops->free(be, params);
