@@ -21,7 +21,7 @@ trials="${3:-2000}"
 bin="$build/codedtrain"
 mkdir -p "$out"
 common=(--gamma 0.40,0.35,0.25 --k 3,3,3 --variances 10,1,0.1 --workers-range 3:30:1 --lambda 1
-        --trials "$trials" --seed 1 --device cpu --json)
+        --trials "$trials" --seed 1 --device host --json)
 
 run() { # name, extra args...
   local name="$1"; shift

@@ -12,6 +12,7 @@
 #include "host/args.h"
 #include "host/cli.h"
 #include "host/jsonl.h"
+#include "host/uep_workers.h"
 
 #define UEP_MAX_N_VALUES 1000
 
@@ -43,12 +44,24 @@ static void uep_usage(FILE *f) {
             "  --schemes LIST       subset of now,ew,eep,uncoded (default all four)\n"
             "  --trials N           Monte Carlo trials per N (default 2000)\n"
             "  --seed S             seed (default 1)\n"
-            "  --device cpu|cuda    where packets are computed (cpu only for now)\n"
+            "  --device host|cpu|cuda|auto   where packets are computed: host = the\n"
+            "                       library's double-precision packets (default); cpu/cuda =\n"
+            "                       one backend context per worker (a CPU thread or a CUDA\n"
+            "                       stream) computing its packet with the float block GEMM\n"
+            "                       kernel; auto = cuda when a GPU is usable, else cpu.\n"
+            "                       Decoding is on the host in double either way\n"
+            "  --clock virtual|real arrivals: virtual = latency <= T (default); real (cpu/cuda\n"
+            "                       only) = each worker is held by a throttle for latency x\n"
+            "                       --time-scale-ms of wall time, the master takes what is done\n"
+            "                       T x --time-scale-ms after the start and cancels the rest\n"
+            "  --time-scale-ms S    real clock: wall ms per latency unit (default 1); every\n"
+            "                       round takes about T x S ms, so lower --trials\n"
             "  --json               print a JSON array, one object per scheme, N and class\n"
             "\n"
             "examples:\n"
             "  codedtrain uep --workers-range 3:30:3 --deadline 1\n"
-            "  codedtrain uep --paradigm cxr --inner 90 --k 3,3,3 --gamma 0.5,0.3,0.2 --json\n");
+            "  codedtrain uep --paradigm cxr --inner 90 --k 3,3,3 --gamma 0.5,0.3,0.2 --json\n"
+            "  codedtrain uep --device cuda --clock real --time-scale-ms 2 --trials 200\n");
 }
 
 /* comma list of doubles/ints, naming the flag on error */
@@ -134,6 +147,10 @@ typedef struct uep_opts {
     ct_uep_params params;
     ct_uep_scheme schemes[CT_UEP_SCHEME_COUNT];
     uint64_t seed;
+    int host;              /* --device host: the library's double packets */
+    ct_device_kind device; /* otherwise: the backend the workers run on */
+    ct_uep_clock clock;
+    double time_scale_ms;
 } uep_opts;
 
 static ct_status parse_opts(int argc, char **argv, uep_opts *o, int *help) {
@@ -145,7 +162,8 @@ static ct_status parse_opts(int argc, char **argv, uep_opts *o, int *help) {
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         static const char *value_flags[] = {"--rows", "--inner", "--cols", "--trials", "--lambda", "--deadline",
                                             "--seed", "--variances", "--gamma", "--k", "--workers-range",
-                                            "--schemes", "--paradigm", "--device"};
+                                            "--schemes", "--paradigm", "--device", "--clock",
+                                            "--time-scale-ms"};
         int known = 0;
         for (size_t f = 0; f < sizeof value_flags / sizeof value_flags[0]; f++) known |= !strcmp(a, value_flags[f]);
         if (!known) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain uep --help)", a);
@@ -167,11 +185,17 @@ static ct_status parse_opts(int argc, char **argv, uep_opts *o, int *help) {
             else if (!strcmp(v, "cxr")) o->paradigm = CT_UEP_CXR;
             else return CT_FAIL(CT_ERR_INVALID_ARG, "--paradigm '%s': expected rxc or cxr", v);
         } else if (!strcmp(a, "--device")) {
-            if (!strcmp(v, "cuda"))
-                return CT_FAIL(CT_ERR_UNSUPPORTED, "--device cuda: cpu only for now (the CUDA packet path is not built yet)");
-            if (strcmp(v, "cpu")) return CT_FAIL(CT_ERR_INVALID_ARG, "--device '%s': expected cpu or cuda", v);
+            o->host = !strcmp(v, "host");
+            if (!o->host && ct_device_kind_parse(v, &o->device) != CT_OK)
+                return CT_FAIL(CT_ERR_INVALID_ARG, "--device '%s': expected host, cpu, cuda or auto", v);
+        } else if (!strcmp(a, "--clock")) {
+            CT_TRY(ct_uep_clock_parse(a, v, &o->clock));
+        } else if (!strcmp(a, "--time-scale-ms")) {
+            CT_TRY(ct_arg_double(a, v, 1e-6, 1e6, &o->time_scale_ms));
         }
     }
+    if (o->host && o->clock == CT_UEP_CLOCK_REAL)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--clock real: needs workers on a backend (--device cpu, cuda or auto)");
     if (n_gamma != n_k)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--gamma has %d values and --k %d: one per class each", n_gamma, n_k);
     o->params.n_classes = n_k;
@@ -229,6 +253,7 @@ int ct_cli_uep(int argc, char **argv) {
     o.variances[0] = 10, o.variances[1] = 1, o.variances[2] = 0.1;
     o.params = (ct_uep_params){3, {3, 3, 3}, {0.40, 0.35, 0.25}};
     o.n_schemes = 4;
+    o.host = 1, o.device = CT_DEVICE_CPU, o.clock = CT_UEP_CLOCK_VIRTUAL, o.time_scale_ms = 1;
     for (int s = 0; s < 4; s++) o.schemes[s] = (ct_uep_scheme)s;
     int help = 0;
     ct_status st = parse_opts(argc, argv, &o, &help);
@@ -245,6 +270,7 @@ int ct_cli_uep(int argc, char **argv) {
     double *A = malloc((size_t)o.rows * o.inner * sizeof(double));
     double *B = malloc((size_t)o.inner * o.cols * sizeof(double));
     ct_uep_partition *p = NULL;
+    ct_uep_pool *pool = NULL;
     text_buf out = {0};
     double gram[CT_UEP_MAX_BLOCKS * CT_UEP_MAX_BLOCKS];
     if (!A || !B) st = CT_FAIL(CT_ERR_NOMEM, "out of memory for %d x %d and %d x %d matrices", o.rows, o.inner, o.inner, o.cols);
@@ -255,7 +281,18 @@ int ct_cli_uep(int argc, char **argv) {
     if (st == CT_OK) st = ct_uep_block_gram(p, gram);
     free(A);
     free(B);
+    /* one pool for the largest N; smaller N use its first workers */
+    if (st == CT_OK && !o.host) {
+        st = ct_uep_pool_create(o.device, p, o.n_hi, &pool);
+        if (st == CT_ERR_NO_DEVICE || st == CT_ERR_UNSUPPORTED) { /* say which flag asked for it */
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", ct_last_error());
+            st = CT_FAIL(st, "--device %s: %s", ct_device_kind_name(o.device), msg);
+        }
+    }
     if (st != CT_OK) goto fail;
+    const char *dev_name = o.host ? "host" : ct_device_kind_name(ct_uep_pool_kind(pool));
+    const char *clock_name = o.clock == CT_UEP_CLOCK_REAL ? "real" : "virtual";
 
     int K = p->n_blocks;
     double total = 0, class_energy[CT_UEP_MAX_CLASSES] = {0};
@@ -263,8 +300,12 @@ int ct_cli_uep(int argc, char **argv) {
     for (int b = 0; b < K; b++) class_energy[p->block_class[b]] += gram[b * K + b];
     double pa = ct_uep_p_arrive(o.lambda, o.deadline);
     if (!o.json) {
-        printf("codedtrain uep: %s, A %dx%d, B %dx%d, %d blocks in %d classes, device cpu\n",
-               ct_uep_paradigm_name(o.paradigm), o.rows, o.inner, o.inner, o.cols, K, L);
+        printf("codedtrain uep: %s, A %dx%d, B %dx%d, %d blocks in %d classes, ", ct_uep_paradigm_name(o.paradigm),
+               o.rows, o.inner, o.inner, o.cols, K, L);
+        if (o.host) printf("device host (double packets)");
+        else printf("device %s, %d workers on %s (float block GEMM)", dev_name, o.n_hi, ct_uep_pool_describe(pool));
+        if (o.clock == CT_UEP_CLOCK_REAL) printf(", real clock %g ms per latency unit\n", o.time_scale_ms);
+        else printf(", virtual clock\n");
         printf("Gamma =");
         for (int l = 0; l < L; l++) printf(" %.3g", o.params.gamma[l]);
         printf(", k =");
@@ -291,8 +332,13 @@ int ct_cli_uep(int argc, char **argv) {
     for (int N = o.n_lo; N <= o.n_hi; N += o.n_step) {
         ct_uep_sim_config cfg = {N, o.lambda, o.deadline, o.trials, ct_hash64(o.seed, (uint64_t)N)};
         ct_uep_sim_result res[CT_UEP_SCHEME_COUNT];
-        st = ct_uep_simulate(p, &o.params, o.schemes, o.n_schemes, &cfg, res);
+        ct_uep_pool_stats ps = {0, 0, 0};
+        if (o.host) st = ct_uep_simulate(p, &o.params, o.schemes, o.n_schemes, &cfg, res);
+        else st = ct_uep_simulate_pool(pool, p, &o.params, o.schemes, o.n_schemes, &cfg, o.clock, o.time_scale_ms, res, &ps);
         if (st != CT_OK) goto fail;
+        if (!o.json && o.clock == CT_UEP_CLOCK_REAL)
+            printf("%4d real clock: %.2f packets arrived and %.2f workers cancelled per round\n", N,
+                   ps.rounds ? (double)ps.arrived / ps.rounds : 0.0, ps.rounds ? (double)ps.cancelled / ps.rounds : 0.0);
         for (int s = 0; s < o.n_schemes; s++) {
             double pc[CT_UEP_MAX_CLASSES], nmse;
             st = ct_uep_analyze(o.schemes[s], &o.params, N, pa, gram, pc, &nmse);
@@ -321,6 +367,12 @@ int ct_cli_uep(int argc, char **argv) {
                 ct_json_key_num(&j, "lambda", o.lambda);
                 ct_json_key_num(&j, "deadline", o.deadline);
                 ct_json_key_int(&j, "trials", o.trials);
+                ct_json_key_str(&j, "device", dev_name);
+                ct_json_key_str(&j, "clock", clock_name);
+                if (o.clock == CT_UEP_CLOCK_REAL) {
+                    ct_json_key_num(&j, "time_scale_ms", o.time_scale_ms);
+                    ct_json_key_num(&j, "cancelled_per_round", ps.rounds ? (double)ps.cancelled / ps.rounds : 0.0);
+                }
                 const char *txt = ct_json_end(&j);
                 int ok = txt && buf_add(&out, first ? "" : ",\n ") && buf_add(&out, txt);
                 ct_json_free(&j);
@@ -341,11 +393,13 @@ int ct_cli_uep(int argc, char **argv) {
         fputs(out.s, stdout);
     }
     free(out.s);
+    ct_uep_pool_destroy(pool);
     ct_uep_partition_free(p);
     return 0;
 fail:
     fprintf(stderr, "codedtrain uep: %s\n", ct_last_error());
     free(out.s);
+    ct_uep_pool_destroy(pool);
     ct_uep_partition_free(p);
     return ct_status_exit_code(st);
 }
