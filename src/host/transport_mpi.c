@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/clock.h"
+#include "host/transport_nccl.h"
 #include "host/worker.h"
 
 #ifndef CT_HAVE_MPI
@@ -19,9 +20,12 @@ ct_status ct_transport_init(const ct_train_config *cfg, int *rank) {
     if (cfg->transport == CT_TRANSPORT_LOCAL) return CT_OK;
     if (cfg->transport == CT_TRANSPORT_MPI)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--transport mpi: MPI support was not built (install libopenmpi-dev and reconfigure)");
-    return CT_FAIL(CT_ERR_INVALID_ARG, "--transport nccl: not implemented in this build (use local or mpi)");
+    if (cfg->transport == CT_TRANSPORT_NCCL) return ct_nccl_transport_init(cfg); /* one process: rank 0 */
+    return CT_FAIL(CT_ERR_INVALID_ARG, "--transport %d: expected local, mpi or nccl", cfg->transport);
 }
-void ct_transport_finalize(const ct_train_config *cfg) { (void)cfg; }
+void ct_transport_finalize(const ct_train_config *cfg) {
+    if (cfg && cfg->transport == CT_TRANSPORT_NCCL) ct_nccl_transport_finalize(cfg);
+}
 int ct_mpi_rank(void) { return 0; }
 ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_mlp_spec *spec) {
     return CT_FAIL(CT_ERR_INVALID_ARG, "--transport mpi: MPI support was not built");
@@ -110,8 +114,9 @@ int ct_mpi_rank(void) { return G.rank; } /* still right after finalize: the CLI 
 ct_status ct_transport_init(const ct_train_config *cfg, int *rank) {
     *rank = 0;
     if (cfg->transport == CT_TRANSPORT_LOCAL) return CT_OK;
+    if (cfg->transport == CT_TRANSPORT_NCCL) return ct_nccl_transport_init(cfg); /* one process: rank 0 */
     if (cfg->transport != CT_TRANSPORT_MPI)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--transport nccl: not implemented in this build (use local or mpi)");
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--transport %d: expected local, mpi or nccl", cfg->transport);
     if (cfg->async && cfg->compress)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--transport mpi: --async with --compress is not supported (async peels full-precision codewords)");
     if (!G.up) {
@@ -260,6 +265,7 @@ static int worker_finish(void) {
 }
 
 void ct_transport_finalize(const ct_train_config *cfg) {
+    if (cfg && cfg->transport == CT_TRANSPORT_NCCL) ct_nccl_transport_finalize(cfg);
     if (!G.up) return;
     int finalize = 1;
     if (G.data != MPI_COMM_NULL) finalize = G.rank == 0 ? master_finish(cfg) : worker_finish();

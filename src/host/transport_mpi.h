@@ -32,7 +32,8 @@ typedef struct ct_mpi_proxy ct_mpi_proxy;
 
 /* Start the configured transport. local: nothing (*rank = 0). mpi: MPI_Init
  * (once), checks that there are cfg->workers + 1 ranks; *rank is this process's
- * rank. Without MPI built: CT_ERR_INVALID_ARG "MPI support was not built". */
+ * rank. Without MPI built: CT_ERR_INVALID_ARG "MPI support was not built".
+ * nccl: one process (*rank = 0); ct_nccl_transport_init's checks (2+ GPUs). */
 ct_status ct_transport_init(const ct_train_config *cfg, int *rank);
 /* Rank 0: tell every worker rank to stop, print what the transport saw (bytes,
  * ranks that went silent), and finalize MPI without waiting on dead ranks.

@@ -9,6 +9,7 @@
 #include "codedtrain/rng.h"
 #include "host/clock.h"
 #include "host/transport_mpi.h"
+#include "host/transport_nccl.h"
 
 /* a throttle this long is "never answers": it ends only when cancelled */
 #define CT_DEAD_MS 1e12
@@ -17,9 +18,9 @@ static ct_status alloc_dev(ct_worker *w, size_t bytes, void **p) {
     return w->be->ops->alloc(w->be, bytes, p);
 }
 
-/* MPI proxy: only what the master writes (params) and reads (messages, or
- * packed bits + scales); the computing happens on the remote rank. */
-static ct_status create_proxy(const ct_worker_config *c, ct_worker *w) {
+/* MPI and NCCL proxies: only what the master writes (params) and reads
+ * (messages, or packed bits + scales); the computing happens elsewhere. */
+static ct_status alloc_proxy_buffers(const ct_worker_config *c, ct_worker *w) {
     CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->params));
     const int full = c->compress == CT_COMPRESS_NONE;
     for (int l = 0; l < c->max_m; l++) {
@@ -30,7 +31,27 @@ static ct_status create_proxy(const ct_worker_config *c, ct_worker *w) {
             CT_TRY(alloc_dev(w, sizeof(float), (void **)&w->scale[l]));
         }
     }
-    return ct_mpi_proxy_create(w, full, &w->remote);
+    return CT_OK;
+}
+
+static ct_status create_proxy(const ct_worker_config *c, ct_worker *w) {
+    CT_TRY(alloc_proxy_buffers(c, w));
+    return ct_mpi_proxy_create(w, c->compress == CT_COMPRESS_NONE, &w->remote);
+}
+
+/* NCCL: the master's end of the pair lives with the master on GPU 0, whatever
+ * GPU the caller's context is on; the done event is recorded after the receive. */
+static ct_status create_nccl_pair(const ct_worker_config *c, ct_worker *w) {
+    if (!w->be || w->be->kind != CT_DEVICE_CUDA)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "worker %d: --transport nccl needs CUDA contexts", c->id);
+    ct_backend_destroy(w->be);
+    w->be = NULL;
+    ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
+    bc.device_index = 0;
+    CT_TRY(ct_backend_create(CT_DEVICE_CUDA, &bc, &w->be));
+    CT_TRY(alloc_proxy_buffers(c, w));
+    CT_TRY(w->be->ops->event_create(w->be, &w->done_ev));
+    return ct_nccl_pair_create(c, w, &w->nccl);
 }
 
 ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
@@ -52,6 +73,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     atomic_store(&w->finished_step, -1);
     *out = w; /* from here on, ct_worker_destroy cleans up partial state */
     if (c->transport == CT_TRANSPORT_MPI) return create_proxy(c, w);
+    if (c->transport == CT_TRANSPORT_NCCL) return create_nccl_pair(c, w);
     if (c->transport != CT_TRANSPORT_LOCAL)
         return CT_FAIL(CT_ERR_INVALID_ARG, "worker %d: transport %d is not available in this build", c->id, c->transport);
 
@@ -104,6 +126,10 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
 void ct_worker_destroy(ct_worker *w) {
     if (!w) return;
     ct_mpi_proxy_destroy(w->remote); /* before the buffers its receives may land in */
+    if (w->nccl) {
+        ct_nccl_pair_destroy(w->nccl, w); /* aborts a pair whose receive may still land in our buffers */
+        w->cancel = NULL;                 /* it was the pair's worker's flag, freed with it */
+    }
     if (w->has_thread == 2) {
         ct_worker_cancel(w);
         pthread_mutex_lock(&w->mu);
@@ -249,8 +275,8 @@ ct_status ct_worker_submit(ct_worker *w, const ct_task *t) {
     if (t->d > w->max_d || t->m > w->max_m || t->per_part > w->max_per_part || t->d > CT_COMBINE_MAX)
         return CT_FAIL(CT_ERR_INTERNAL, "worker %d: task (d=%d, m=%d, %d per partition) exceeds its buffers", w->id, t->d,
                        t->m, t->per_part);
-    if (w->remote) {
-        CT_TRY(ct_mpi_proxy_submit(w->remote, w, t));
+    if (w->remote || w->nccl) {
+        CT_TRY(w->remote ? ct_mpi_proxy_submit(w->remote, w, t) : ct_nccl_pair_submit(w->nccl, w, t));
         w->state = CT_WORKER_BUSY;
         w->task_step = t->step;
         return CT_OK;
@@ -276,8 +302,9 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
     *finished = 0;
     *abandoned = 0;
     if (w->state != CT_WORKER_BUSY) return CT_OK;
-    if (w->remote) {
-        CT_TRY(ct_mpi_proxy_poll(w->remote, w, finished, abandoned));
+    if (w->remote || w->nccl) {
+        CT_TRY(w->remote ? ct_mpi_proxy_poll(w->remote, w, finished, abandoned)
+                         : ct_nccl_pair_poll(w->nccl, w, finished, abandoned));
         if (*finished) w->state = CT_WORKER_IDLE;
         return CT_OK;
     }
@@ -296,5 +323,6 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
 
 void ct_worker_cancel(ct_worker *w) {
     if (w->remote) ct_mpi_proxy_cancel(w->remote);
-    if (w->cancel) *w->cancel = 1;
+    if (w->nccl) ct_nccl_pair_cancel(w->nccl);
+    else if (w->cancel) *w->cancel = 1;
 }

@@ -7,7 +7,9 @@
  * With the MPI transport the master's worker is a proxy (remote != NULL): it
  * holds only the buffers the master reads (params, messages) and forwards
  * submit/poll/cancel to its rank (transport_mpi.h); the rank runs run_task
- * with an ordinary local worker of its own. */
+ * with an ordinary local worker of its own. With the NCCL transport the proxy
+ * (nccl != NULL) keeps its context and buffers on the master's GPU 0 and drives
+ * a local worker on another GPU through a pair communicator (transport_nccl.h). */
 #ifndef CODEDTRAIN_WORKER_H
 #define CODEDTRAIN_WORKER_H
 
@@ -83,6 +85,7 @@ typedef struct ct_worker {
     ct_status error;              /* first failure inside the thread */
     char error_msg[512];
     struct ct_mpi_proxy *remote;  /* MPI transport: the task runs on rank id+1 (NULL: local) */
+    struct ct_nccl_pair *nccl;    /* NCCL transport: the task runs on another GPU (NULL: local) */
 } ct_worker;
 
 typedef struct ct_worker_config {
@@ -93,7 +96,9 @@ typedef struct ct_worker_config {
     int max_d, max_m, max_per_part;
     int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */
     ct_compress compress;    /* allocate 1-bit message buffers (and EF state) */
-    int transport;           /* 0 local; 1 mpi: a proxy for rank id+1 (backend only holds its buffers) */
+    int transport;           /* 0 local; 1 mpi: a proxy for rank id+1 (backend only holds its buffers);
+                                2 nccl: a proxy on GPU 0 for a worker on GPU 1 + id mod (ngpu - 1)
+                                (the backend given is replaced by one on GPU 0) */
 } ct_worker_config;
 
 ct_status ct_worker_create(const ct_worker_config *cfg, ct_worker **out);
