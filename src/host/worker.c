@@ -176,6 +176,12 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     ct_backend *be = w->be;
     const int nb = t->d * t->per_part;
     *abandoned = 0;
+    /* an inline worker runs on the master's thread: a dead one cannot sleep until
+     * cancelled (nobody would be left to cancel it), so it gives up at once */
+    if (t->real_throttle && t->draw.dead && w->has_thread != 2) {
+        *abandoned = 1;
+        return CT_OK;
+    }
     if (t->real_throttle && (t->draw.dead || t->draw.delay_ms > 0)) {
         CT_TRY(o->throttle(be, t->draw.dead ? CT_DEAD_MS : t->draw.delay_ms, w->cancel));
         if (*w->cancel) { *abandoned = 1; return CT_OK; }
