@@ -330,13 +330,147 @@ static void test_run(void) {
     CHECK(strstr(ct_last_error(), "layer") != NULL, "message: %s", ct_last_error());
 }
 
+/* the same setup with the packets computed by a pool of `kind` workers */
+static ct_uep_setup pool_setup(ct_uep_setup s, ct_device_kind kind, ct_uep_clock clock, double scale_ms) {
+    s.pool = 1;
+    s.pool_kind = kind;
+    s.clock = clock;
+    s.time_scale_ms = scale_ms;
+    return s;
+}
+
+/* every packet in: the pool's float packets decode to the exact gradient */
+static void pool_infinite_deadline(fixture *f, ct_device_kind kind) {
+    struct {
+        const char *scheme;
+        int workers, paradigm;
+    } cases[] = {{"eep", 15, 0}, {"eep", 9, 1}, {"uncoded", 9, 0}, {"ew", 40, 0}, {"ew", 30, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ct_uep_setup h = make_setup(cases[c].scheme, cases[c].workers, INFINITY, cases[c].paradigm, NULL, NULL);
+        for (int clk = 0; clk < 2; clk++) {
+            /* real clock with a tiny time scale: every worker is throttled, all arrive */
+            ct_uep_setup s = pool_setup(h, kind, clk ? CT_UEP_CLOCK_REAL : CT_UEP_CLOCK_VIRTUAL, 0.01);
+            for (long step = 0; step < 2; step++) {
+                ct_uep_step_stats st;
+                coded_grad(f, &s, step, &st);
+                int all = 1;
+                for (int p = 0; p < st.n_products; p++)
+                    for (int b = 0; b < s.n_blocks; b++) all &= st.product[p].recovered[b];
+                CHECK(all, "%s pool %s N=%d: not everything decoded", cases[c].scheme, clk ? "real" : "virtual",
+                      cases[c].workers);
+                double e = ct_rel_err_f(f->h_got, f->h_ref, f->P);
+                CHECK(e < 1e-4, "%s pool %s N=%d %s step %ld: rel err %g vs ct_mlp_loss_grad", cases[c].scheme,
+                      clk ? "real" : "virtual", cases[c].workers, cases[c].paradigm ? "cxr" : "rxc", step, e);
+            }
+        }
+    }
+}
+
+/* virtual clock: the pool sees the host's arrivals, so the same blocks decode;
+ * the gradients differ only by float rounding */
+static void pool_matches_host(fixture *f, ct_device_kind kind) {
+    const char *schemes[] = {"ew", "now", "uncoded"};
+    float *host_grad = malloc(f->P * sizeof(float));
+    for (int sc = 0; sc < 3; sc++)
+        for (int par = 0; par < 2; par++) {
+            ct_uep_setup h = make_setup(schemes[sc], 15, 1.0, par, NULL, NULL);
+            ct_uep_setup s = pool_setup(h, kind, CT_UEP_CLOCK_VIRTUAL, 1.0);
+            for (long step = 0; step < 4; step++) {
+                ct_uep_step_stats sh, sp;
+                coded_grad(f, &h, step, &sh);
+                memcpy(host_grad, f->h_got, f->P * sizeof(float));
+                coded_grad(f, &s, step, &sp);
+                CHECK(sh.n_products == sp.n_products, "products %d vs %d", sh.n_products, sp.n_products);
+                for (int p = 0; p < sh.n_products; p++) {
+                    const ct_uep_product_info *a = &sh.product[p], *b = &sp.product[p];
+                    CHECK(a->arrived == b->arrived && a->finish_s == b->finish_s &&
+                              !memcmp(a->recovered, b->recovered, sizeof a->recovered) &&
+                              !memcmp(a->class_ok, b->class_ok, sizeof a->class_ok),
+                          "%s %s step %ld product %d: pool decoded differently from the host", schemes[sc],
+                          par ? "cxr" : "rxc", step, p);
+                }
+                double e = ct_rel_err_f(f->h_got, host_grad, f->P);
+                CHECK(e < 1e-4, "%s %s step %ld: pool vs host gradient rel err %g", schemes[sc], par ? "cxr" : "rxc",
+                      step, e);
+            }
+        }
+    free(host_grad);
+}
+
+/* a few steps through ct_train_run on the real clock: the deadline cuts, nothing hangs */
+static void pool_real_run(const char *device) {
+    ct_train_config c = CT_TRAIN_CONFIG_INIT;
+    c.device = CT_DEVICE_CPU;
+    c.threads = 1;
+    c.dataset = CT_DATA_SYNTHETIC;
+    c.synth_n = 800;
+    c.synth_dim = 20;
+    c.synth_classes = 4;
+    c.model = "mlp:20-16-12-4";
+    c.epochs = 1;
+    c.max_steps = 6;
+    c.batch = 32;
+    c.progress = CT_PROGRESS_OFF;
+    c.uep = 1;
+    c.uep_scheme = "ew";
+    c.uep_deadline = 1.0;
+    c.uep_device = device;
+    c.clock = CT_CLOCK_REAL;
+    c.uep_time_scale_ms = 0.05;
+    ct_train_result r;
+    CHECK_OK(ct_train_run(&c, &r));
+    CHECK(r.steps == 6, "steps %ld", r.steps);
+    CHECK(r.time_s > 0 && r.time_s < 60, "real-clock time %g s for 6 steps", r.time_s);
+    /* virtual clock through the pool: the host's run, up to float rounding */
+    c.clock = CT_CLOCK_VIRTUAL;
+    ct_train_result rv, rh;
+    CHECK_OK(ct_train_run(&c, &rv));
+    c.uep_device = "host";
+    CHECK_OK(ct_train_run(&c, &rh));
+    CHECK(rv.time_s == rh.time_s, "virtual time %g (pool) vs %g (host)", rv.time_s, rh.time_s);
+    CHECK(fabs(rv.final_train_loss - rh.final_train_loss) < 1e-4 * (1 + fabs(rh.final_train_loss)),
+          "loss %g (pool) vs %g (host)", rv.final_train_loss, rh.final_train_loss);
+}
+
+static void pool_setup_errors(void) {
+    ct_train_config c = CT_TRAIN_CONFIG_INIT;
+    ct_uep_setup s;
+    c.uep_device = "tpu";
+    CHECK(ct_uep_setup_from_config(&c, &s) == CT_ERR_INVALID_ARG, "--uep-device tpu accepted");
+    CHECK(strstr(ct_last_error(), "--uep-device") != NULL, "message: %s", ct_last_error());
+    c.uep_device = "host";
+    CHECK_OK(ct_uep_setup_from_config(&c, &s));
+    CHECK(!s.pool && s.clock == CT_UEP_CLOCK_VIRTUAL, "host must stay on the virtual clock whatever --clock says");
+    c.uep_device = "cpu";
+    CHECK_OK(ct_uep_setup_from_config(&c, &s));
+    CHECK(s.pool && s.pool_kind == CT_DEVICE_CPU && s.clock == CT_UEP_CLOCK_REAL, "cpu pool follows --clock real");
+    c.uep_time_scale_ms = 0;
+    CHECK(ct_uep_setup_from_config(&c, &s) == CT_ERR_INVALID_ARG, "time scale 0 accepted");
+    c.uep_time_scale_ms = 1;
+    c.uep_scheme = "exact";
+    CHECK(ct_uep_setup_from_config(&c, &s) == CT_ERR_INVALID_ARG, "exact on a real-clock pool accepted");
+    c.clock = CT_CLOCK_VIRTUAL;
+    CHECK_OK(ct_uep_setup_from_config(&c, &s));
+}
+
 int main(void) {
     fixture f;
     fixture_init(&f);
     test_infinite_deadline(&f);
     test_zero_deadline(&f);
     test_mlp_partial(&f);
+    pool_infinite_deadline(&f, CT_DEVICE_CPU);
+    pool_matches_host(&f, CT_DEVICE_CPU);
+    if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) {
+        pool_infinite_deadline(&f, CT_DEVICE_CUDA);
+        pool_matches_host(&f, CT_DEVICE_CUDA);
+    } else {
+        printf("test_host_uep_train: no GPU, CUDA pool checks skipped\n");
+    }
     fixture_free(&f);
+    pool_setup_errors();
+    pool_real_run("cpu");
+    if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) pool_real_run("cuda");
     test_product_partial();
     test_setup_errors();
     test_run();

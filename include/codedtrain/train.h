@@ -82,6 +82,10 @@ typedef struct ct_train_config {
     const char *uep_gamma;       /* window probabilities, e.g. "0.40,0.35,0.25" */
     const char *uep_k;           /* blocks per class, e.g. "3,3,3" (rxc: the sum must be a square) */
     int uep_paradigm;            /* 0 rxc (row x column blocks), 1 cxr (column x row) */
+    const char *uep_device;      /* who computes the packets: host (default: the UEP library in double,
+                                    virtual clock whatever --clock says) | cpu | cuda | auto (a pool of
+                                    backend workers, src/host/uep_workers.h, on the clock of `clock`) */
+    double uep_time_scale_ms;    /* pool on the real clock: wall ms per latency unit (throttles, deadline) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
@@ -92,7 +96,8 @@ typedef struct ct_train_config {
      .seed = 1, .eval = 1, .progress = CT_PROGRESS_AUTO, .workers = 1, .code = "uncoded",         \
      .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1,        \
      .max_staleness = 1, .uep_scheme = "ew", .uep_workers = 15, .uep_deadline = 1.0,               \
-     .uep_lambda = 1.0, .uep_gamma = "0.40,0.35,0.25", .uep_k = "3,3,3"}
+     .uep_lambda = 1.0, .uep_gamma = "0.40,0.35,0.25", .uep_k = "3,3,3",            \
+     .uep_device = "host", .uep_time_scale_ms = 1.0}
 
 typedef struct ct_train_result {
     double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */

@@ -68,6 +68,11 @@ static void train_usage(FILE *f) {
             "  --uep-gamma G         window probabilities (default 0.40,0.35,0.25)\n"
             "  --uep-k K             blocks per class (default 3,3,3; rxc: the sum must be a square)\n"
             "  --uep-paradigm P      rxc (default: row x column blocks) or cxr (column x row)\n"
+            "  --uep-device D        who computes the packets: host (default: the UEP library in double,\n"
+            "                        virtual clock), or cpu, cuda, auto: a pool of backend workers (threads\n"
+            "                        or CUDA streams) on --clock: virtual gives host's arrivals, real throttles\n"
+            "                        each worker and makes the step time wall time\n"
+            "  --uep-time-scale-ms S pool on the real clock: wall ms per latency unit (default 1)\n"
             "device and output:\n"
             "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
@@ -203,6 +208,8 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     }
     else if (!strcmp(a, "--uep-lambda")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-9, 1e9, &c->uep_lambda)); }
     else if (!strcmp(a, "--uep-gamma")) { VALUE(); c->uep_gamma = v; }
+    else if (!strcmp(a, "--uep-device")) { VALUE(); c->uep_device = v; }
+    else if (!strcmp(a, "--uep-time-scale-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-6, 1e6, &c->uep_time_scale_ms)); }
     else if (!strcmp(a, "--uep-k")) { VALUE(); c->uep_k = v; }
     else if (!strcmp(a, "--uep-paradigm")) {
         VALUE();

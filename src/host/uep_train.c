@@ -96,6 +96,23 @@ ct_status ct_uep_setup_from_config(const ct_train_config *cfg, ct_uep_setup *out
     out->deadline = cfg->uep_deadline;
     out->lambda = cfg->uep_lambda;
     out->seed = cfg->seed;
+    const char *dev = cfg->uep_device ? cfg->uep_device : "host";
+    out->clock = CT_UEP_CLOCK_VIRTUAL;
+    if (strcmp(dev, "host") != 0) {
+        if (ct_device_kind_parse(dev, &out->pool_kind) != CT_OK)
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-device '%s': expected host, cpu, cuda or auto", dev);
+        out->pool = 1;
+        out->clock = cfg->clock == CT_CLOCK_VIRTUAL ? CT_UEP_CLOCK_VIRTUAL : CT_UEP_CLOCK_REAL;
+    }
+    out->time_scale_ms = cfg->uep_time_scale_ms;
+    if (out->clock == CT_UEP_CLOCK_REAL && (!(out->time_scale_ms > 0) || !isfinite(out->time_scale_ms)))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-time-scale-ms %g: must be a finite number > 0", out->time_scale_ms);
+    /* exact mode has no packets to throttle: its time is the latency model only */
+    if (out->exact && out->clock == CT_UEP_CLOCK_REAL)
+        return CT_FAIL(CT_ERR_INVALID_ARG,
+                       "--uep exact --uep-device %s with --clock real: exact mode is timed on the virtual clock only "
+                       "(use --clock virtual or --uep-device host)",
+                       dev);
     return CT_OK;
 }
 
@@ -166,7 +183,20 @@ static ct_status class_energies(const ct_uep_partition *p, const double *C, doub
 
 ct_status ct_uep_coded_matmul(const ct_uep_setup *s, uint64_t stream, const double *A, const double *B, int rows,
                               int inner, int cols, const double *C, double *C_hat, ct_uep_product_info *info) {
+    return ct_uep_coded_matmul_pool(s, NULL, stream, A, B, rows, inner, cols, C, C_hat, info);
+}
+
+/* the pool takes partition p: created on first use, reloaded after */
+static ct_status pool_for(const ct_uep_setup *s, ct_uep_pool **pool, const ct_uep_partition *p) {
+    if (*pool) return ct_uep_pool_load(*pool, p);
+    return ct_uep_pool_create(s->pool_kind, p, s->workers, pool);
+}
+
+ct_status ct_uep_coded_matmul_pool(const ct_uep_setup *s, ct_uep_pool **pool, uint64_t stream, const double *A,
+                                   const double *B, int rows, int inner, int cols, const double *C, double *C_hat,
+                                   ct_uep_product_info *info) {
     if (!s || !A || !B || !C_hat || !info) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_uep_coded_matmul: NULL argument");
+    const int real = pool && s->clock == CT_UEP_CLOCK_REAL;
     if (rows < 1 || inner < 1 || cols < 1)
         return CT_FAIL(CT_ERR_INVALID_ARG, "ct_uep_coded_matmul: sizes %d x %d x %d must be >= 1", rows, inner, cols);
     memset(info, 0, sizeof *info);
@@ -200,33 +230,70 @@ ct_status ct_uep_coded_matmul(const ct_uep_setup *s, uint64_t stream, const doub
         ct_rng_seed(&cr, ct_hash64(~stream, 0x434F454646ull));
         if ((st = ct_uep_draw_packets(s->scheme, &s->params, nb, N, &cr, coeffs, NULL)) != CT_OK) goto done;
 
-        /* packets that arrive strictly before the deadline, in arrival order */
-        int n_in = 0;
-        while (n_in < N && lat[n_in].t < s->deadline) n_in++;
-        for (int j = 0; j < n_in; j++) memcpy(G + (size_t)j * nb, coeffs + (size_t)lat[j].i * nb, (size_t)nb * sizeof(double));
-        /* the master stops at the deadline, or when the last packet is in, or as
-         * soon as everything decodes (later packets add nothing) */
-        int used = n_in;
-        double finish = n_in == N ? lat[N - 1].t : s->deadline;
-        for (int j = nb - 1; j < n_in; j++) {
-            unsigned char rec[CT_UEP_MAX_BLOCKS];
-            int rank = 0;
-            if ((st = ct_uep_decode_matrix(G, j + 1, nb, D, rec, &rank)) != CT_OK) goto done;
-            if (rank == nb) {
-                used = j + 1;
-                finish = lat[j].t;
-                break;
+        int used = 0;
+        double finish = 0;
+        if (real) {
+            /* every worker runs, throttled for its latency; the pool decides at the
+             * deadline on the wall clock (no early stop at full rank: the round is
+             * one wait) and returns the arrived packets in worker order */
+            double *lv = malloc((size_t)N * sizeof(double));
+            unsigned char *arr = malloc((size_t)N);
+            Y = malloc((size_t)N * blen * sizeof(double));
+            ct_uep_round_info ri = {0, 0, 0};
+            if (!lv || !arr || !Y) st = CT_FAIL(CT_ERR_NOMEM, "uep train: out of memory for a %d-worker round", N);
+            if (st == CT_OK) {
+                for (int i = 0; i < N; i++) lv[i] = packet_latency(s, stream, i);
+                ct_uep_round rd = {N, coeffs, lv, s->deadline, CT_UEP_CLOCK_REAL, s->time_scale_ms};
+                st = pool_for(s, pool, p);
+                if (st == CT_OK) st = ct_uep_pool_round(*pool, &rd, arr, Y, &ri);
             }
-        }
-        /* only the packets used are computed: the others are never seen */
-        if (used > 0) {
-            Y = malloc((size_t)used * blen * sizeof(double));
-            if (!Y) {
-                st = CT_FAIL(CT_ERR_NOMEM, "uep train: out of memory for %d packets of %zu entries", used, blen);
-                goto done;
+            for (int i = 0; i < N && st == CT_OK; i++)
+                if (arr[i]) memcpy(G + (size_t)used++ * nb, coeffs + (size_t)i * nb, (size_t)nb * sizeof(double));
+            finish = 1e-3 * ri.wall_ms;
+            free(lv);
+            free(arr);
+            if (st != CT_OK) goto done;
+        } else {
+            /* packets that arrive strictly before the deadline, in arrival order */
+            int n_in = 0;
+            while (n_in < N && lat[n_in].t < s->deadline) n_in++;
+            for (int j = 0; j < n_in; j++) memcpy(G + (size_t)j * nb, coeffs + (size_t)lat[j].i * nb, (size_t)nb * sizeof(double));
+            /* the master stops at the deadline, or when the last packet is in, or as
+             * soon as everything decodes (later packets add nothing) */
+            used = n_in;
+            finish = n_in == N ? lat[N - 1].t : s->deadline;
+            for (int j = nb - 1; j < n_in; j++) {
+                unsigned char rec[CT_UEP_MAX_BLOCKS];
+                int rank = 0;
+                if ((st = ct_uep_decode_matrix(G, j + 1, nb, D, rec, &rank)) != CT_OK) goto done;
+                if (rank == nb) {
+                    used = j + 1;
+                    finish = lat[j].t;
+                    break;
+                }
             }
-            for (int j = 0; j < used; j++)
-                if ((st = ct_uep_packet_compute(p, G + (size_t)j * nb, Y + (size_t)j * blen)) != CT_OK) goto done;
+            /* only the packets used are computed: the others are never seen */
+            if (used > 0) {
+                Y = malloc((size_t)used * blen * sizeof(double));
+                if (!Y) {
+                    st = CT_FAIL(CT_ERR_NOMEM, "uep train: out of memory for %d packets of %zu entries", used, blen);
+                    goto done;
+                }
+                if (pool) {
+                    /* one virtual round over the packets used, in arrival order: pool
+                     * worker j computes the j-th arrival's packet (on the virtual clock
+                     * the workers are interchangeable), all with latency 0 <= deadline 0 */
+                    double zero[CT_UEP_MAX_WORKERS];
+                    memset(zero, 0, (size_t)used * sizeof(double));
+                    unsigned char arr[CT_UEP_MAX_WORKERS];
+                    ct_uep_round rd = {used, G, zero, 0.0, CT_UEP_CLOCK_VIRTUAL, 1.0};
+                    if ((st = pool_for(s, pool, p)) != CT_OK) goto done;
+                    if ((st = ct_uep_pool_round(*pool, &rd, arr, Y, NULL)) != CT_OK) goto done;
+                } else {
+                    for (int j = 0; j < used; j++)
+                        if ((st = ct_uep_packet_compute(p, G + (size_t)j * nb, Y + (size_t)j * blen)) != CT_OK) goto done;
+                }
+            }
         }
         if ((st = ct_uep_decode(G, Y, used, nb, blen, X, info->recovered)) != CT_OK) goto done;
         if ((st = ct_uep_assemble(p, X, info->recovered, C_hat)) != CT_OK) goto done;
@@ -271,6 +338,7 @@ struct ct_uep_mlp {
     size_t P;
     float *hp, *hdz, *hx, *hout;         /* host staging (float) */
     double *dA, *dB, *dC, *dChat;        /* host operands of the coded products (double) */
+    ct_uep_pool *pool;                   /* setup.pool: the packets' workers, made at the first product */
 };
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -301,6 +369,7 @@ static ct_status check_shapes(const ct_mlp_spec *spec, int batch, const ct_uep_s
 void ct_uep_mlp_destroy(ct_uep_mlp *m) {
     if (!m) return;
     if (m->dev) m->be->ops->free(m->be, m->dev);
+    ct_uep_pool_destroy(m->pool);
     free(m->hp);
     free(m->hdz);
     free(m->hx);
@@ -385,8 +454,9 @@ static ct_status coded_to_device(ct_uep_mlp *m, long step, int product, int rows
                                  ct_uep_product_info *info) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, inner, 1.0, m->dA, inner, m->dB, cols, 0.0,
                 m->dC, cols);
-    CT_TRY(ct_uep_coded_matmul(&m->setup, ct_uep_product_key(m->setup.seed, step, product), m->dA, m->dB, rows, inner,
-                               cols, m->dC, m->dChat, info));
+    CT_TRY(ct_uep_coded_matmul_pool(&m->setup, m->setup.pool ? &m->pool : NULL,
+                                    ct_uep_product_key(m->setup.seed, step, product), m->dA, m->dB, rows, inner, cols,
+                                    m->dC, m->dChat, info));
     const size_t n = (size_t)rows * cols;
     for (size_t t = 0; t < n; t++) m->hout[t] = (float)m->dChat[t];
     CT_TRY(m->be->ops->memcpy_h2d(m->be, dst, m->hout, n * sizeof(float)));
@@ -538,6 +608,14 @@ static ct_status evaluate(uep_run *r, double *acc) {
                                 r->spec.sizes[r->spec.n_layers], acc);
 }
 
+static const char *clock_name(const ct_uep_setup *s) { return s->clock == CT_UEP_CLOCK_REAL ? "real" : "virtual"; }
+
+/* who computes the packets, for the log */
+static const char *packet_device(const ct_uep_setup *s) {
+    if (!s->pool) return "host";
+    return s->pool_kind == CT_DEVICE_AUTO ? "auto" : ct_device_kind_name(s->pool_kind);
+}
+
 static const char *setup_scheme_name(const ct_uep_setup *s) { return s->exact ? "exact" : ct_uep_scheme_name(s->scheme); }
 
 static ct_status setup_run(uep_run *r) {
@@ -656,8 +734,10 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
             CT_TRY(be->ops->sgd_update(be, r->P, (float)lr, (float)c->momentum, (float)c->weight_decay, r->params,
                                        r->grad, r->mom));
             CT_TRY(be->ops->sync(be));
-            sum->wall += ct_now_s() - w0 - f_s;
-            sum->vtime += st.time_s;
+            const double wstep = ct_now_s() - w0 - f_s;
+            sum->wall += wstep;
+            /* the run's clock: the latency model's time, or (pool on the real clock) the step's wall time */
+            sum->vtime += r->setup.clock == CT_UEP_CLOCK_REAL ? wstep : st.time_s;
             sum->grad_err += gerr;
             sum->grad_cos += gcos;
             err_epoch += gerr;
@@ -698,9 +778,9 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
         if (c->progress != CT_PROGRESS_OFF)
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (virtual)  energy recovered %.4f  "
+            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (%s)  energy recovered %.4f  "
                    "grad rel err %.4f  wall %.1fs\n",
-                   epoch, c->epochs, train_loss, acc, sum->vtime, done ? energy_epoch / done : 0,
+                   epoch, c->epochs, train_loss, acc, sum->vtime, clock_name(&r->setup), done ? energy_epoch / done : 0,
                    done ? err_epoch / done : 0, sum->wall);
         fflush(stdout);
         if (r->log) {
@@ -758,9 +838,13 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
             char ms[256];
             ct_mlp_spec_format(&r.spec, ms, sizeof ms);
             printf("device: %s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
-                   "uep: %s, %s, N=%d workers, deadline %g, lambda %g, %d blocks per product (virtual clock)\n",
+                   "uep: %s, %s, N=%d workers, deadline %g, lambda %g, %d blocks per product, packets on %s "
+                   "(%s clock",
                    res->device, ms, r.P, r.train.n, r.test.n, resolved.batch, setup_scheme_name(u),
-                   ct_uep_paradigm_name(u->paradigm), u->workers, u->deadline, u->lambda, u->n_blocks);
+                   ct_uep_paradigm_name(u->paradigm), u->workers, u->deadline, u->lambda, u->n_blocks,
+                   packet_device(u), clock_name(u));
+            if (u->clock == CT_UEP_CLOCK_REAL) printf(", %g ms per latency unit", u->time_scale_ms);
+            printf(")\n");
         }
     }
     if (st == CT_OK && resolved.log_path) {
@@ -779,7 +863,9 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_num(&j, "samples_per_s", res->samples_per_s);
         ct_json_key_str(&j, "device", res->device);
         ct_json_key_str(&j, "code", "uep");
-        ct_json_key_str(&j, "clock", "virtual");
+        ct_json_key_str(&j, "clock", clock_name(u));
+        ct_json_key_str(&j, "uep_device", packet_device(u));
+        if (u->clock == CT_UEP_CLOCK_REAL) ct_json_key_num(&j, "uep_time_scale_ms", u->time_scale_ms);
         ct_json_key_str(&j, "uep_scheme", setup_scheme_name(u));
         ct_json_key_str(&j, "uep_paradigm", ct_uep_paradigm_name(u->paradigm));
         ct_json_key_int(&j, "uep_workers", u->workers);

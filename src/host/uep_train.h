@@ -7,8 +7,10 @@
  * latency, and at the deadline T (or as soon as everything decodes, or when
  * the last packet is in) the master decodes what it can and zeros the rest.
  * The approximate dW feeds SGD, the approximate dX flows on backwards. Bias
- * gradients (column sums of dZ) stay exact. Time is virtual: a step costs the
- * sum over its products of the moment the master stopped waiting.
+ * gradients (column sums of dZ) stay exact. On the virtual clock a step costs
+ * the sum over its products of the moment the master stopped waiting; with a
+ * worker pool on the real clock (--uep-device cpu|cuda --clock real) it costs
+ * its wall time.
  *
  * Exposed here for tests; the run itself is ct_uep_train_run. */
 #ifndef CODEDTRAIN_HOST_UEP_TRAIN_H
@@ -19,6 +21,7 @@
 #include "codedtrain/nn.h"
 #include "codedtrain/train.h"
 #include "codedtrain/uep.h"
+#include "host/uep_workers.h"
 
 /* The coding side of a run, resolved from ct_train_config's uep_* fields. */
 typedef struct ct_uep_setup {
@@ -33,6 +36,11 @@ typedef struct ct_uep_setup {
     double deadline;         /* INFINITY: wait for all packets */
     double lambda;
     uint64_t seed;
+    int pool;                /* 1: packets computed by a ct_uep_pool (--uep-device cpu|cuda|auto);
+                                0: on the host in double (--uep-device host) */
+    ct_device_kind pool_kind;
+    ct_uep_clock clock;      /* always virtual on the host; a pool follows --clock */
+    double time_scale_ms;    /* real clock: wall ms per latency unit */
 } ct_uep_setup;
 
 /* Parses and checks the uep_* fields (CT_ERR_INVALID_ARG naming the flag). */
@@ -56,6 +64,19 @@ typedef struct ct_uep_product_info {
  * mode C_hat = A B. */
 ct_status ct_uep_coded_matmul(const ct_uep_setup *s, uint64_t stream, const double *A, const double *B, int rows,
                               int inner, int cols, const double *C, double *C_hat, ct_uep_product_info *info);
+
+/* The same product with the packets computed by a pool of backend workers
+ * (s->pool; *pool is created on the first call with s->workers workers, then
+ * reloaded with each product's partition; pool == NULL: the host, as above).
+ * Virtual clock: the arrivals, the early stop and the coefficients are those
+ * of ct_uep_coded_matmul, only the packets the master uses are computed (in
+ * float), so the decoded blocks are the same and C_hat differs by rounding.
+ * Real clock: every worker is throttled for its latency x s->time_scale_ms,
+ * the master takes what is done at deadline x time_scale_ms (or when all are
+ * in) and cancels the rest; info->finish_s is that wall time in seconds. */
+ct_status ct_uep_coded_matmul_pool(const ct_uep_setup *s, ct_uep_pool **pool, uint64_t stream, const double *A,
+                                   const double *B, int rows, int inner, int cols, const double *C, double *C_hat,
+                                   ct_uep_product_info *info);
 
 /* The draw key of product `product` (0 .. 2L-2) of step `step`: per-worker
  * latencies are then keyed by ct_hash64(key, worker). */

@@ -32,6 +32,7 @@ typedef struct uep_worker {
     int id;
     ct_backend *be;
     float *A, *B, *C;    /* device: sorted (padded) A and B, the packet */
+    size_t a_cap, b_cap, out_cap; /* floats allocated for A, B, C and host (grown by load) */
     float *host;         /* host staging of one packet */
     ct_event *ev;
     volatile int *cancel;
@@ -245,7 +246,8 @@ static ct_status host_operands(const ct_uep_pool *pool, float **A, float **B) {
     return CT_OK;
 }
 
-static ct_status create_worker(ct_uep_pool *pool, int i, const float *hA, const float *hB, int n_gpus) {
+/* the worker's context, event and cancel flag; buffers come with the first load */
+static ct_status create_worker(ct_uep_pool *pool, int i, int n_gpus) {
     uep_worker *w = &pool->w[i];
     w->id = i;
     w->submitted = 0;
@@ -254,18 +256,83 @@ static ct_status create_worker(ct_uep_pool *pool, int i, const float *hA, const 
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     if (pool->kind == CT_DEVICE_CUDA) bc.device_index = i % n_gpus;
     CT_TRY(ct_backend_create(pool->kind, &bc, &w->be));
+    CT_TRY(w->be->ops->event_create(w->be, &w->ev));
+    return w->be->ops->flag_alloc(w->be, &w->cancel);
+}
+
+/* device buffer of at least `need` floats: regrown only when too small, so a
+ * run whose products change shape does not reallocate every round */
+static ct_status ensure_dev(ct_backend *be, float **buf, size_t *cap, size_t need) {
+    if (*cap >= need && *buf) return CT_OK;
+    if (*buf) be->ops->free(be, *buf);
+    *buf = NULL;
+    *cap = 0;
+    CT_TRY(be->ops->alloc(be, need * sizeof(float), (void **)buf));
+    *cap = need;
+    return CT_OK;
+}
+
+static ct_status upload_worker(ct_uep_pool *pool, uep_worker *w, const float *hA, const float *hB) {
     const ct_backend_ops *o = w->be->ops;
-    CT_TRY(o->alloc(w->be, pool->a_len * sizeof(float), (void **)&w->A));
-    CT_TRY(o->alloc(w->be, pool->b_len * sizeof(float), (void **)&w->B));
-    CT_TRY(o->alloc(w->be, pool->out_len * sizeof(float), (void **)&w->C));
+    size_t host_cap = w->out_cap;
+    CT_TRY(ensure_dev(w->be, &w->A, &w->a_cap, pool->a_len));
+    CT_TRY(ensure_dev(w->be, &w->B, &w->b_cap, pool->b_len));
+    CT_TRY(ensure_dev(w->be, &w->C, &w->out_cap, pool->out_len));
+    if (!w->host || host_cap < pool->out_len) {
+        free(w->host);
+        w->host = malloc(w->out_cap * sizeof(float));
+        if (!w->host)
+            return CT_FAIL(CT_ERR_NOMEM, "uep worker %d: out of memory for a %zu-entry packet", w->id, pool->out_len);
+    }
     CT_TRY(o->memcpy_h2d(w->be, w->A, hA, pool->a_len * sizeof(float)));
     CT_TRY(o->memcpy_h2d(w->be, w->B, hB, pool->b_len * sizeof(float)));
-    CT_TRY(o->event_create(w->be, &w->ev));
-    CT_TRY(o->flag_alloc(w->be, &w->cancel));
-    w->host = malloc(pool->out_len * sizeof(float));
-    if (!w->host) return CT_FAIL(CT_ERR_NOMEM, "uep worker %d: out of memory for a %zu-entry packet", i, pool->out_len);
-    /* warm-up with one block and with all of them: loads the kernel and any
-     * lazily allocated workspace now, not inside a timed round */
+    return o->sync(w->be); /* the staging copies read hA/hB, freed by the caller */
+}
+
+/* the block GEMM's arguments for partition p */
+static void set_geometry(ct_uep_pool *pool, const ct_uep_partition *p) {
+    pool->p = p;
+    if (p->paradigm == CT_UEP_RXC) {
+        pool->layout = CT_UEP_ROW_COL;
+        pool->M = p->out_rows, pool->N = p->out_cols, pool->K = p->inner;
+        pool->a_rows = p->parts * p->out_rows, pool->b_cols = p->parts * p->out_cols;
+        pool->lda = p->inner, pool->ldb = pool->b_cols;
+        pool->a_len = (size_t)pool->a_rows * p->inner;
+        pool->b_len = (size_t)p->inner * pool->b_cols;
+    } else {
+        pool->layout = CT_UEP_COL_ROW;
+        pool->M = p->rows, pool->N = p->cols, pool->K = p->inner;
+        pool->a_rows = p->rows, pool->b_cols = p->cols;
+        pool->lda = p->inner, pool->ldb = p->cols;
+        pool->a_len = (size_t)p->rows * p->inner;
+        pool->b_len = (size_t)p->inner * p->cols;
+    }
+    pool->out_len = (size_t)p->out_rows * p->out_cols;
+}
+
+ct_status ct_uep_pool_load(ct_uep_pool *pool, const ct_uep_partition *p) {
+    if (!pool || !p) return CT_FAIL(CT_ERR_INVALID_ARG, "uep workers: load got a NULL argument");
+    if (p->n_blocks < 1 || p->n_blocks > CT_UEP_MAX_BLOCKS)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "uep workers: partition with %d blocks (expected 1..%d)", p->n_blocks,
+                       CT_UEP_MAX_BLOCKS);
+    /* no worker is inside a job here: every round drains before it returns, and
+     * a CPU worker thread reads the pool's fields only after the job hand-off's
+     * mutex, which orders these writes before its reads */
+    set_geometry(pool, p);
+    float *hA = NULL, *hB = NULL;
+    ct_status st = host_operands(pool, &hA, &hB);
+    for (int i = 0; i < pool->n && st == CT_OK; i++) st = upload_worker(pool, &pool->w[i], hA, hB);
+    free(hA);
+    free(hB);
+    return st;
+}
+
+/* warm-up with one block and with all of them (loads the kernel and any
+ * lazily allocated workspace now, not inside a timed round), then the CPU
+ * worker's thread */
+static ct_status start_worker(ct_uep_pool *pool, int i) {
+    uep_worker *w = &pool->w[i];
+    const ct_backend_ops *o = w->be->ops;
     double wts[CT_UEP_MAX_BLOCKS];
     ct_uep_block blocks[CT_UEP_MAX_BLOCKS];
     for (int b = 0; b < pool->p->n_blocks; b++) wts[b] = 1.0;
@@ -275,7 +342,7 @@ static ct_status create_worker(ct_uep_pool *pool, int i, const float *hA, const 
     CT_TRY(o->uep_block_gemm(w->be, pool->layout, pool->M, pool->N, pool->K, pool->a_rows, pool->b_cols, w->A,
                              pool->lda, w->B, pool->ldb, nb, blocks, 0.0f, w->C, pool->N));
     CT_TRY(o->throttle(w->be, 1e-3, w->cancel));
-    CT_TRY(o->sync(w->be)); /* the staging copies above read hA/hB */
+    CT_TRY(o->sync(w->be));
     if (pool->kind == CT_DEVICE_CPU) {
         if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, NULL))
             return CT_FAIL(CT_ERR_INTERNAL, "uep worker %d: pthread mutex/cond init failed", i);
@@ -304,37 +371,19 @@ ct_status ct_uep_pool_create(ct_device_kind kind, const ct_uep_partition *p, int
         return CT_FAIL(CT_ERR_INVALID_ARG, "uep workers: device kind %d unknown", (int)kind);
     ct_uep_pool *pool = calloc(1, sizeof *pool);
     if (!pool) return CT_FAIL(CT_ERR_NOMEM, "uep workers: out of memory");
-    pool->p = p;
     pool->kind = kind;
     pool->w = calloc((size_t)n_workers, sizeof *pool->w);
     if (!pool->w) {
         free(pool);
         return CT_FAIL(CT_ERR_NOMEM, "uep workers: out of memory for %d workers", n_workers);
     }
-    if (p->paradigm == CT_UEP_RXC) {
-        pool->layout = CT_UEP_ROW_COL;
-        pool->M = p->out_rows, pool->N = p->out_cols, pool->K = p->inner;
-        pool->a_rows = p->parts * p->out_rows, pool->b_cols = p->parts * p->out_cols;
-        pool->lda = p->inner, pool->ldb = pool->b_cols;
-        pool->a_len = (size_t)pool->a_rows * p->inner;
-        pool->b_len = (size_t)p->inner * pool->b_cols;
-    } else {
-        pool->layout = CT_UEP_COL_ROW;
-        pool->M = p->rows, pool->N = p->cols, pool->K = p->inner;
-        pool->a_rows = p->rows, pool->b_cols = p->cols;
-        pool->lda = p->inner, pool->ldb = p->cols;
-        pool->a_len = (size_t)p->rows * p->inner;
-        pool->b_len = (size_t)p->inner * p->cols;
-    }
-    pool->out_len = (size_t)p->out_rows * p->out_cols;
-    float *hA = NULL, *hB = NULL;
-    ct_status st = host_operands(pool, &hA, &hB);
+    ct_status st = CT_OK;
     for (int i = 0; i < n_workers && st == CT_OK; i++) {
         pool->n = i + 1; /* destroy cleans up the partial worker too */
-        st = create_worker(pool, i, hA, hB, n_gpus > 0 ? n_gpus : 1);
+        st = create_worker(pool, i, n_gpus > 0 ? n_gpus : 1);
     }
-    free(hA);
-    free(hB);
+    if (st == CT_OK) st = ct_uep_pool_load(pool, p);
+    for (int i = 0; i < n_workers && st == CT_OK; i++) st = start_worker(pool, i);
     if (st != CT_OK) {
         ct_uep_pool_destroy(pool);
         return st;

@@ -31,8 +31,13 @@ typedef struct ct_uep_pool ct_uep_pool;
  * CUDA workers round-robin over the visible GPUs), each with its own float
  * copies of the partition's sorted A and B (rxc: every group zero padded to
  * the packet shape, so each block pair is out_rows x out_cols). The partition
- * must outlive the pool. */
+ * must stay alive while rounds use it (until the next ct_uep_pool_load). */
 ct_status ct_uep_pool_create(ct_device_kind kind, const ct_uep_partition *p, int n_workers, ct_uep_pool **out);
+/* Gives every worker the operands of another partition (any shape or
+ * paradigm; buffers grow when needed, never shrink), so one pool serves a run
+ * whose products change, e.g. training's two products per layer and step.
+ * Call between rounds only. */
+ct_status ct_uep_pool_load(ct_uep_pool *pool, const ct_uep_partition *p);
 void ct_uep_pool_destroy(ct_uep_pool *pool); /* cancels and joins everything; NULL is a no-op */
 int ct_uep_pool_size(const ct_uep_pool *pool);
 ct_device_kind ct_uep_pool_kind(const ct_uep_pool *pool);
