@@ -98,6 +98,12 @@ void ct_uep_partition_free(ct_uep_partition *p);
  * zero weights. This is what one worker computes. */
 ct_status ct_uep_packet_compute(const ct_uep_partition *p, const double *w, double *out);
 
+/* The exact product C = A B (rows x cols, original row/column order) from the
+ * partition's sorted copies, in one GEMM independent of the block machinery, and
+ * ||C||_F^2 (> 0, else CT_ERR_INVALID_ARG: the normalized error is undefined).
+ * scratch holds rows x cols doubles. */
+ct_status ct_uep_reference_product(const ct_uep_partition *p, double *scratch, double *C, double *norm2);
+
 /* C_hat (rows x cols, original index order) from block estimates X
  * (n_blocks x out_rows*out_cols) of which only blocks with have[b] != 0 count. */
 ct_status ct_uep_assemble(const ct_uep_partition *p, const double *X, const unsigned char *have,

@@ -287,6 +287,18 @@ ct_status ct_uep_packet_compute(const ct_uep_partition *p, const double *w, doub
     return CT_OK;
 }
 
+ct_status ct_uep_reference_product(const ct_uep_partition *p, double *scratch, double *C, double *norm2) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->rows, p->cols, p->inner, 1.0, p->A_sorted, p->inner,
+                p->B_sorted, p->cols, 0.0, scratch, p->cols);
+    for (int r = 0; r < p->rows; r++)
+        for (int c = 0; c < p->cols; c++)
+            C[(size_t)p->row_order[r] * p->cols + p->col_order[c]] = scratch[(size_t)r * p->cols + c];
+    *norm2 = cblas_ddot(p->rows * p->cols, C, 1, C, 1);
+    if (!(*norm2 > 0))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "uep: ||A B||^2 = %g, the normalized error is undefined", *norm2);
+    return CT_OK;
+}
+
 ct_status ct_uep_assemble(const ct_uep_partition *p, const double *X, const unsigned char *have, double *C_hat) {
     if (!p || !X || !have || !C_hat) return CT_FAIL(CT_ERR_INVALID_ARG, "uep: assemble got a NULL argument");
     size_t len = (size_t)p->out_rows * p->out_cols;

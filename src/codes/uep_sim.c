@@ -43,16 +43,9 @@ ct_status ct_uep_simulate(const ct_uep_partition *p, const ct_uep_params *params
     }
     /* C = A B in one GEMM of the sorted copies, un-permuted: independent of the
      * block machinery the packets go through */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->rows, p->cols, p->inner, 1.0, p->A_sorted, p->inner,
-                p->B_sorted, p->cols, 0.0, Cs, p->cols);
-    for (int r = 0; r < p->rows; r++)
-        for (int c = 0; c < p->cols; c++)
-            C[(size_t)p->row_order[r] * p->cols + p->col_order[c]] = Cs[(size_t)r * p->cols + c];
-    double norm2 = cblas_ddot((int)clen, C, 1, C, 1);
-    if (!(norm2 > 0)) {
-        st = CT_FAIL(CT_ERR_INVALID_ARG, "uep: ||A B||^2 = %g, the normalized error is undefined", norm2);
-        goto done;
-    }
+    double norm2 = 0;
+    st = ct_uep_reference_product(p, Cs, C, &norm2);
+    if (st != CT_OK) goto done;
 
     /* one latency stream shared by all schemes (common random numbers), one
      * coefficient stream per scheme, so a scheme's results do not depend on
