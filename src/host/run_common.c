@@ -83,6 +83,34 @@ ct_status ct_run_test_accuracy(ct_backend *be, ct_mlp_workspace *ws, const float
     return CT_OK;
 }
 
+void ct_run_record_eval(ct_json *j, long step, int epoch, double time_s, double test_acc) {
+    ct_json_begin(j);
+    ct_json_key_str(j, "type", "eval");
+    ct_json_key_int(j, "step", step);
+    ct_json_key_int(j, "epoch", epoch);
+    ct_json_key_num(j, "time_s", time_s);
+    ct_json_key_num(j, "test_acc", test_acc);
+}
+
+void ct_run_record_epoch(ct_json *j, int epoch, double time_s, double train_loss, double test_acc) {
+    ct_json_begin(j);
+    ct_json_key_str(j, "type", "epoch");
+    ct_json_key_int(j, "epoch", epoch);
+    ct_json_key_num(j, "time_s", time_s);
+    ct_json_key_num(j, "train_loss", train_loss);
+    ct_json_key_num(j, "test_acc", test_acc);
+}
+
+void ct_run_record_final(ct_json *j, const ct_train_result *res) {
+    ct_json_begin(j);
+    ct_json_key_str(j, "type", "final");
+    ct_json_key_num(j, "time_s", res->time_s);
+    ct_json_key_num(j, "test_acc", res->final_test_acc);
+    ct_json_key_int(j, "steps", res->steps);
+    ct_json_key_num(j, "samples_per_s", res->samples_per_s);
+    ct_json_key_str(j, "device", res->device);
+}
+
 ct_status ct_run_write_record(FILE *f, ct_json *j) {
     const char *s = ct_json_end(j);
     if (!s) {

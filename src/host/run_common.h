@@ -20,6 +20,11 @@ ct_status ct_run_check_config(const ct_train_config *c);
  * xb (device, batch x dim) and hlogits (host, batch x classes). */
 ct_status ct_run_test_accuracy(ct_backend *be, ct_mlp_workspace *ws, const float *params, const ct_dataset *test,
                                int batch, float *xb, float *hlogits, int classes, double *acc);
+/* Start a log record with the fields every trainer writes first; the caller adds
+ * its own fields, then ct_run_write_record. */
+void ct_run_record_eval(ct_json *j, long step, int epoch, double time_s, double test_acc);
+void ct_run_record_epoch(ct_json *j, int epoch, double time_s, double train_loss, double test_acc);
+void ct_run_record_final(ct_json *j, const ct_train_result *res);
 /* Finish `j`, write it as one line, flush; frees j. */
 ct_status ct_run_write_record(FILE *f, ct_json *j);
 

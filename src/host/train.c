@@ -317,12 +317,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                 CT_TRY(evaluate(t, &acc));
                 if (t->log) {
                     ct_json j;
-                    ct_json_begin(&j);
-                    ct_json_key_str(&j, "type", "eval");
-                    ct_json_key_int(&j, "step", steps);
-                    ct_json_key_int(&j, "epoch", epoch);
-                    ct_json_key_num(&j, "time_s", train_time);
-                    ct_json_key_num(&j, "test_acc", acc);
+                    ct_run_record_eval(&j, steps, epoch, train_time, acc);
                     ct_json_key_num(&j, "bits_up", bits);
                     CT_TRY(ct_run_write_record(t->log, &j));
                 }
@@ -352,12 +347,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
         fflush(stdout);
         if (t->log) {
             ct_json j;
-            ct_json_begin(&j);
-            ct_json_key_str(&j, "type", "epoch");
-            ct_json_key_int(&j, "epoch", epoch);
-            ct_json_key_num(&j, "time_s", train_time);
-            ct_json_key_num(&j, "train_loss", train_loss);
-            ct_json_key_num(&j, "test_acc", acc);
+            ct_run_record_epoch(&j, epoch, train_time, train_loss, acc);
             ct_json_key_num(&j, "bits_up", bits);
             ct_json_key_int(&j, "steps", steps);
             CT_TRY(ct_run_write_record(t->log, &j));
@@ -435,13 +425,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = run_loop(&t, res);
     if (st == CT_OK && t.log) {
         ct_json j;
-        ct_json_begin(&j);
-        ct_json_key_str(&j, "type", "final");
-        ct_json_key_num(&j, "time_s", res->time_s);
-        ct_json_key_num(&j, "test_acc", res->final_test_acc);
-        ct_json_key_int(&j, "steps", res->steps);
-        ct_json_key_num(&j, "samples_per_s", res->samples_per_s);
-        ct_json_key_str(&j, "device", res->device);
+        ct_run_record_final(&j, res);
         const ct_code_spec *cs = ct_code_get_spec(ct_master_code(t.master));
         ct_json_key_str(&j, "code", ct_code_scheme_name(cs->scheme));
         ct_json_key_int(&j, "n", cs->n_workers);

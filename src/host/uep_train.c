@@ -756,12 +756,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
                 CT_TRY(evaluate(r, &acc));
                 if (r->log) {
                     ct_json j;
-                    ct_json_begin(&j);
-                    ct_json_key_str(&j, "type", "eval");
-                    ct_json_key_int(&j, "step", steps);
-                    ct_json_key_int(&j, "epoch", epoch);
-                    ct_json_key_num(&j, "time_s", sum->vtime);
-                    ct_json_key_num(&j, "test_acc", acc);
+                    ct_run_record_eval(&j, steps, epoch, sum->vtime, acc);
                     CT_TRY(ct_run_write_record(r->log, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc) {
@@ -785,12 +780,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
         fflush(stdout);
         if (r->log) {
             ct_json j;
-            ct_json_begin(&j);
-            ct_json_key_str(&j, "type", "epoch");
-            ct_json_key_int(&j, "epoch", epoch);
-            ct_json_key_num(&j, "time_s", sum->vtime);
-            ct_json_key_num(&j, "train_loss", train_loss);
-            ct_json_key_num(&j, "test_acc", acc);
+            ct_run_record_epoch(&j, epoch, sum->vtime, train_loss, acc);
             ct_json_key_int(&j, "steps", steps);
             ct_json_key_num(&j, "energy_recovered", done ? energy_epoch / done : 0);
             ct_json_key_num(&j, "grad_rel_err", done ? err_epoch / done : 0);
@@ -855,13 +845,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = run_loop(&r, res, &sum);
     if (st == CT_OK && r.log) {
         ct_json j;
-        ct_json_begin(&j);
-        ct_json_key_str(&j, "type", "final");
-        ct_json_key_num(&j, "time_s", res->time_s);
-        ct_json_key_num(&j, "test_acc", res->final_test_acc);
-        ct_json_key_int(&j, "steps", res->steps);
-        ct_json_key_num(&j, "samples_per_s", res->samples_per_s);
-        ct_json_key_str(&j, "device", res->device);
+        ct_run_record_final(&j, res);
         ct_json_key_str(&j, "code", "uep");
         ct_json_key_str(&j, "clock", clock_name(u));
         ct_json_key_str(&j, "uep_device", packet_device(u));
