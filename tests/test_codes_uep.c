@@ -220,6 +220,7 @@ static void test_decoder(void) {
     double co[NMAX * K], G[NMAX * K], x[K * LEN], Y[NMAX * LEN], X[K * LEN], D[K * NMAX];
     int win[NMAX], cls[K] = {0, 0, 0, 1, 1, 1, 2, 2, 2}, Kend[3] = {3, 6, 9};
     long claims = 0, recoverable = 0, mism = 0;
+    double worst_rel = 0;
     for (int trial = 0; trial < 3000; trial++) {
         ct_uep_scheme sc = (ct_uep_scheme)(trial % 4);
         int n = (int)ct_rng_below(&rng, NMAX + 1);
@@ -290,6 +291,11 @@ static void test_decoder(void) {
             }
         unsigned char rec2[K];
         CHECK_OK(ct_uep_decode(G, Y, n, K, LEN, X, rec2));
+        /* The SVD solve's error is eps * cond(G) * |x| and the BLAS kernel (Intel vs
+         * AMD) changes its last bits, so the bound is relative to the largest value
+         * involved; a wrong decode is off by O(|x|). */
+        double xmax = 0;
+        for (int t = 0; t < K * LEN; t++) xmax = fmax(xmax, fabs(x[t]));
         for (int b = 0; b < K; b++) {
             CHECK(rec2[b] == rec[b], "decode and decode_matrix disagree");
             double e = 0;
@@ -297,10 +303,13 @@ static void test_decoder(void) {
                 double d = X[b * LEN + t] - (rec2[b] ? x[b * LEN + t] : 0.0);
                 e = fmax(e, fabs(d));
             }
-            CHECK(e < 1e-8, "trial %d block %d (recovered %d): error %g", trial, b, rec2[b], e);
+            if (e / xmax > worst_rel) worst_rel = e / xmax;
+            CHECK(e <= 1e-6 * xmax, "trial %d block %d (recovered %d): error %g, relative %g", trial, b, rec2[b], e,
+                  e / xmax);
         }
     }
     CHECK(claims == recoverable && mism == 0 && claims > 1000, "claims %ld recoverable %ld", claims, recoverable);
+    printf("decode: worst error relative to max|x|: %.3g\n", worst_rel);
     /* a block reachable only by cancellation: rows [1,1,0,...], [1,1,1,0,...] give e_2 */
     double Gc[2 * K] = {0};
     Gc[0] = Gc[1] = 1;
