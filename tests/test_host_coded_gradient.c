@@ -1,8 +1,8 @@
 /* The coded runtime computes the right gradient: with s workers dropped, every
  * exact code's decoded gradient equals the uncoded full-minibatch gradient at
  * the same parameters; the m = 1 fast path (per-sample loss weights) and the
- * general path (per-partition gradients + combine) agree. CPU backend always,
- * CUDA when a GPU is usable. */
+ * general path (per-partition gradients + combine) agree. CPU backend and the
+ * cpu-streams model always, CUDA when a GPU is usable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +158,9 @@ static void test_fast_vs_general_path(ct_device_kind kind) {
 int main(void) {
     test_exact_codes_under_drop(CT_DEVICE_CPU);
     test_fast_vs_general_path(CT_DEVICE_CPU);
+    /* CUDA's stream semantics on the CPU: the same results through asynchronous streams */
+    test_exact_codes_under_drop(CT_DEVICE_CPU_STREAMS);
+    test_fast_vs_general_path(CT_DEVICE_CPU_STREAMS);
     if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) {
         test_exact_codes_under_drop(CT_DEVICE_CUDA);
         test_fast_vs_general_path(CT_DEVICE_CUDA);

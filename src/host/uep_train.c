@@ -100,7 +100,7 @@ ct_status ct_uep_setup_from_config(const ct_train_config *cfg, ct_uep_setup *out
     out->clock = CT_UEP_CLOCK_VIRTUAL;
     if (strcmp(dev, "host") != 0) {
         if (ct_device_kind_parse(dev, &out->pool_kind) != CT_OK)
-            return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-device '%s': expected host, cpu, cuda or auto", dev);
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-device '%s': expected host, cpu, cuda, cpu-streams or auto", dev);
         out->pool = 1;
         out->clock = cfg->clock == CT_CLOCK_VIRTUAL ? CT_UEP_CLOCK_VIRTUAL : CT_UEP_CLOCK_REAL;
     }

@@ -26,7 +26,11 @@
 extern "C" {
 #endif
 
-typedef enum ct_device_kind { CT_DEVICE_AUTO = 0, CT_DEVICE_CPU, CT_DEVICE_CUDA } ct_device_kind;
+/* CPU_STREAMS: the CPU reference ops under CUDA's stream semantics (asynchronous
+ * per-stream queues, device-wide waits on allocation, free, handle destruction
+ * and first kernel use): how CI exercises the CUDA path's ordering and hang
+ * hazards without a GPU (docs/gpu.md). */
+typedef enum ct_device_kind { CT_DEVICE_AUTO = 0, CT_DEVICE_CPU, CT_DEVICE_CUDA, CT_DEVICE_CPU_STREAMS } ct_device_kind;
 
 typedef enum ct_activation { CT_ACT_NONE = 0, CT_ACT_RELU } ct_activation;
 
@@ -97,6 +101,12 @@ typedef struct ct_backend_ops {
     ct_status (*memcpy_d2h)(ct_backend *be, void *dst, const void *src, size_t bytes);
     ct_status (*memcpy_d2d)(ct_backend *be, void *dst, const void *src, size_t bytes);
     ct_status (*sync)(ct_backend *be); /* wait until everything enqueued has run */
+    /* Host staging memory that copies can use without waiting (CUDA: pinned,
+     * cudaMallocHost; CPU: malloc). Copies to or from other host memory are
+     * "pageable": on CUDA they wait for the stream. Allocate at setup: on CUDA
+     * this synchronises the device. host_free(NULL) is a no-op. */
+    ct_status (*host_alloc)(ct_backend *be, size_t bytes, void **ptr);
+    void (*host_free)(ct_backend *be, void *ptr);
 
     /* ---- events: the master polls these, never blocks on a straggler ---- */
     ct_status (*event_create)(ct_backend *be, ct_event **ev);
@@ -208,9 +218,9 @@ typedef struct ct_backend_ops {
      * always call graph_end, even when an op in between failed (then discard
      * the graph it returns): that stops the recording and leaves the context
      * usable. graph_end fails, with no graph, when the capture was spoilt by a
-     * non-capturable call. CUDA: graph_begin allocates uep_block_gemm's split
-     * workspace (16 MiB, once per context) so that nothing allocates while
-     * recording.
+     * non-capturable call. CUDA: uep_block_gemm's split workspace (16 MiB) and
+     * cuBLAS's workspace are allocated with the context, so that nothing
+     * allocates while recording.
      * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad,
      * softmax_xent, sgd_update, fill, scale, axpy, combine, sign_pack,
      * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
@@ -255,6 +265,12 @@ ct_status ct_uep_check_args(const char *who, ct_uep_layout layout, int M, int N,
 
 /* ---- creation and discovery ---- */
 
+/* Calls every kernel op once on tiny buffers and waits: on CUDA (lazy module
+ * loading) and cpu-streams the first launch of a kernel may wait for the whole
+ * device, which must happen before any worker's throttle can spin.
+ * ct_backend_create does this for CUDA and cpu-streams contexts. */
+ct_status ct_backend_warm_up(ct_backend *be);
+
 /* Number of usable devices of this kind (CPU: 1; CUDA: visible GPUs, 0 when no
  * driver/GPU or when CUDA support was not built). Never fails. */
 int ct_backend_device_count(ct_device_kind kind);
@@ -265,14 +281,18 @@ int ct_backend_device_count(ct_device_kind kind);
 ct_status ct_backend_create(ct_device_kind kind, const ct_backend_config *cfg, ct_backend **out);
 void ct_backend_destroy(ct_backend *be);
 
-/* "auto" | "cpu" | "cuda" -> kind; CT_ERR_INVALID_ARG otherwise. */
+/* "auto" | "cpu" | "cuda" | "cpu-streams" -> kind; CT_ERR_INVALID_ARG otherwise. */
 ct_status ct_device_kind_parse(const char *s, ct_device_kind *out);
 const char *ct_device_kind_name(ct_device_kind k);
 
 /* Implementation constructors (backend.c dispatches to these). */
 ct_status ct_cpu_backend_create(const ct_backend_config *cfg, ct_backend **out);
 ct_status ct_cuda_backend_create(const ct_backend_config *cfg, ct_backend **out);
+ct_status ct_cpu_streams_backend_create(const ct_backend_config *cfg, ct_backend **out);
 int ct_cuda_device_count(void);
+/* Host synchronisations a cpu-streams context has made so far (stream waits,
+ * pageable copies, host-result ops, device-wide waits); -1 for other kinds. */
+long ct_cpu_streams_host_syncs(ct_backend *be);
 /* The cudaStream_t of a CUDA worker context, as void * (NULL for any other
  * backend): for tools that time ops with their own CUDA events (bench/). */
 void *ct_cuda_backend_stream(ct_backend *be);

@@ -27,10 +27,11 @@ struct ct_cuda_backend {
     int sm_count;
     cudaStream_t stream;
     cublasHandle_t blas;
+    void *blas_ws;            /* cublasSetWorkspace's buffer (device) */
     ct_cuda_scratch *scratch; /* device */
     void *host_result;        /* pinned, 64 bytes: where results land before sync */
     char description[192];
-    /* uep_block_gemm's split-K workspace (kernels_uep.cu): NULL until first needed */
+    /* uep_block_gemm's split-K workspace (kernels_uep.cu): allocated at setup */
     float *uep_ws;
     unsigned *uep_counters;
     int uep_blocks_per_sm; /* occupancy of the UEP kernel; 0 until first queried */
