@@ -345,6 +345,16 @@ static void test_vector(void) {
             ok = -1;
             CHECK_OK(gpu->ops->all_finite(gpu, n, dbad, &ok));
             CHECK(ok == 0, "all_finite n=%zu missed %g at %zu", n, (double)bad[b], where[b]);
+            /* the device-flag form, on a zeroed device int; finite data leaves it 0 */
+            int *dflag = (int *)balloc(gpu, 2 * sizeof(int)), hflag[2] = {-1, -1};
+            CHECK_OK(gpu->ops->fill(gpu, 2, 0.0f, (float *)dflag));
+            CHECK_OK(gpu->ops->flag_nonfinite(gpu, n, dbad, dflag));
+            CHECK_OK(gpu->ops->flag_nonfinite(gpu, n, dx, dflag + 1));
+            CHECK_OK(gpu->ops->memcpy_d2h(gpu, hflag, dflag, sizeof hflag));
+            CHECK_OK(gpu->ops->sync(gpu));
+            CHECK(hflag[0] == 1 && hflag[1] == 0, "flag_nonfinite n=%zu: %d (bad at %zu), %d (finite)", n, hflag[0],
+                  where[b], hflag[1]);
+            gpu->ops->free(gpu, dflag);
             gpu->ops->free(gpu, dbad);
         }
 

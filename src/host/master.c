@@ -214,6 +214,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
 
 void ct_master_destroy(ct_master *m) {
     if (!m) return;
+    /* every throttle ends before anything is destroyed: freeing one worker's
+     * buffers synchronises the whole device on CUDA, which would wait forever
+     * for another (dead, or never cancelled) worker's spinning throttle */
+    for (int i = 0; m->w && i < m->n; i++)
+        if (m->w[i] && !m->w[i]->remote) ct_worker_cancel(m->w[i]); /* MPI ranks shut down on their own */
     for (int i = 0; m->w && i < m->n; i++) ct_worker_destroy(m->w[i]);
     for (int i = 0; m->samples && i < m->n; i++) free(m->samples[i]);
     free(m->w);
@@ -250,15 +255,27 @@ static int stop_rule(const ct_master *m, long step, int n_arrived) {
     return ct_code_decodable(m->code, m->mask);
 }
 
-/* A finished worker's messages count only if every value is finite: a faulty
- * worker is an erasure, never an update. */
-static ct_status accept_arrival(ct_master *m, int i, int *ok) {
+/* Are worker i's messages all finite? A local worker tested them on its device
+ * and sent the answer with its losses (no extra synchronisation); a proxy's
+ * messages are tested here. Compressed: the scale carries any non-finite value
+ * (bits are always finite). */
+static ct_status messages_finite(ct_master *m, int i, int *ok) {
     ct_worker *w = m->w[i];
+    if (!w->remote && !w->nccl) {
+        *ok = w->msg_finite;
+        return CT_OK;
+    }
     *ok = 1;
-    /* compressed: the scale carries any non-finite value (bits are always finite) */
     for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
         CT_TRY(m->cfg->compress ? w->be->ops->all_finite(w->be, 1, w->scale[l], ok)
                                 : w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    return CT_OK;
+}
+
+/* A finished worker's messages count only if every value is finite: a faulty
+ * worker is an erasure, never an update. */
+static ct_status accept_arrival(ct_master *m, int i, int *ok) {
+    CT_TRY(messages_finite(m, i, ok));
     if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
     /* repeated faults mean a broken worker, not bad luck: stop giving it work */
     m->fault_streak[i] = *ok ? 0 : m->fault_streak[i] + 1;
@@ -271,9 +288,7 @@ static ct_status accept_arrival(ct_master *m, int i, int *ok) {
 static ct_status async_arrival(ct_master *m, int i, int *ok, int *used) {
     ct_worker *w = m->w[i];
     *used = 0;
-    *ok = 1;
-    for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
-        CT_TRY(w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    CT_TRY(messages_finite(m, i, ok));
     if (*ok) CT_TRY(ct_async_arrive(m->async, w->task_step, i, w->msg, w->msg_loss, used));
     return CT_OK;
 }

@@ -64,9 +64,12 @@ typedef struct ct_worker {
     float *ef[CT_WORKER_MAX_MSGS];       /* error-feedback state per message (device, P each) */
     float *x, *w, *loss;    /* batch, per-sample weights, per-partition losses (device) */
     int32_t *y;
-    float *hx, *hw, *hloss; /* host staging */
+    float *hx, *hw, *hloss; /* host staging (pinned: the backend's host_alloc) */
     int32_t *hy;
+    int *bad, *hbad;        /* "some message is not finite" flag: device, and its pinned host copy */
+    int msg_finite;         /* local workers: the last task's messages are all finite (set with them) */
     ct_event *done_ev;
+    ct_event *throttle_ev;  /* marks the end of the task's throttle (the thread waits for it) */
     volatile int *cancel;   /* host-visible flag the throttle watches */
     const ct_dataset *data; /* training set (host, shared read-only) */
     /* task hand-off */

@@ -90,6 +90,7 @@ ct_status ct_backend_warm_up(ct_backend *be) {
     W(o->nrm2(be, N, x, &d));
     W(o->dot(be, N, x, y, &d));
     W(o->all_finite(be, N, x, &ok));
+    W(o->flag_nonfinite(be, N, x, (int *)labels));
     W(o->sync(be));
 #undef W
     o->free(be, buf);

@@ -161,6 +161,11 @@ typedef struct ct_backend_ops {
     ct_status (*dot)(ct_backend *be, size_t n, const float *x, const float *y, double *out);
     /* *ok = 1 iff every x[i] is finite; host result; synchronises */
     ct_status (*all_finite)(ct_backend *be, size_t n, const float *x, int *ok);
+    /* The same test without a host round trip: sets *flag (DEVICE int) to 1
+     * when some x[i] is not finite, leaves it as it was otherwise (zero it
+     * first, e.g. fill(be, 1, 0.0f, (float *)flag); OR several vectors into
+     * one flag). Enqueued like any op; capturable. */
+    ct_status (*flag_nonfinite)(ct_backend *be, size_t n, const float *x, int *flag);
 
     /* ---- coding ---- */
     /* Coded combination: Y_l = beta * Y_l + sum_j E[l*d + j] * G_j for l < m, j < d,
@@ -222,7 +227,7 @@ typedef struct ct_backend_ops {
      * cuBLAS's workspace are allocated with the context, so that nothing
      * allocates while recording.
      * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad,
-     * softmax_xent, sgd_update, fill, scale, axpy, combine, sign_pack,
+     * softmax_xent, sgd_update, fill, scale, axpy, flag_nonfinite, combine, sign_pack,
      * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
      * from PINNED host memory only. NOT capturable: sync, nrm2, dot, all_finite
      * (they wait for the stream; they fail with CT_ERR_UNSUPPORTED while

@@ -113,6 +113,7 @@ static const ct_backend_ops ct_cpu_ops = {
     .nrm2 = ct_cpu_nrm2,
     .dot = ct_cpu_dot,
     .all_finite = ct_cpu_all_finite,
+    .flag_nonfinite = ct_cpu_flag_nonfinite,
     .combine = ct_cpu_combine,
     .sign_pack = ct_cpu_sign_pack,
     .unpack_accumulate = ct_cpu_unpack_accumulate,

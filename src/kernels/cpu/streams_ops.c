@@ -102,6 +102,12 @@ static ct_status cs_all_finite(ct_backend *be, size_t n, const float *x, int *ok
     return ct_cpu_all_finite(REF, n, x, ok);
 }
 
+static ct_status run_flag_nonfinite(const cs_op *o) { return ct_cpu_flag_nonfinite(REF, o->z[0], o->p[0], (int *)o->p[1]); }
+static ct_status cs_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag) {
+    cs_op op = {.run = run_flag_nonfinite, .kernel = CS_K_REDUCE, .z = {n}, .p = {x, flag}};
+    return cs_enqueue(cs(be), &op, "flag_nonfinite");
+}
+
 /* combine: heap = E (m*d floats) then G (d pointers) then Y (m pointers) */
 static ct_status run_combine(const cs_op *o) {
     const int m = o->i[0], d = o->i[1];
@@ -209,6 +215,7 @@ void cs_fill_ops(ct_backend_ops *o) {
     o->nrm2 = cs_nrm2;
     o->dot = cs_dot;
     o->all_finite = cs_all_finite;
+    o->flag_nonfinite = cs_flag_nonfinite;
     o->combine = cs_combine;
     o->sign_pack = cs_sign_pack;
     o->unpack_accumulate = cs_unpack;

@@ -241,6 +241,7 @@ static ct_backend_ops make_cuda_ops(void) {
     o.nrm2 = ct_cuda_nrm2;
     o.dot = ct_cuda_dot;
     o.all_finite = ct_cuda_all_finite;
+    o.flag_nonfinite = ct_cuda_flag_nonfinite;
     o.combine = ct_cuda_combine;
     o.sign_pack = ct_cuda_sign_pack;
     o.unpack_accumulate = ct_cuda_unpack_accumulate;

@@ -105,6 +105,7 @@ ct_status ct_cuda_axpy(ct_backend *be, size_t n, float a, const float *x, float 
 ct_status ct_cuda_nrm2(ct_backend *be, size_t n, const float *x, double *out);
 ct_status ct_cuda_dot(ct_backend *be, size_t n, const float *x, const float *y, double *out);
 ct_status ct_cuda_all_finite(ct_backend *be, size_t n, const float *x, int *ok);
+ct_status ct_cuda_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag);
 /* kernels_coding.cu */
 ct_status ct_cuda_combine(ct_backend *be, int m, int d, const float *E, const float *const *G, size_t P,
                           float *const *Y, float beta);
