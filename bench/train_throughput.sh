@@ -14,6 +14,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 py=python3
 python3 -c "import torch" 2>/dev/null || { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null && py=/usr/bin/python3; } || true
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# Fashion-MNIST from elsewhere (a carried copy, bench/gpu_check.sh): CT_DATA_DIR
+data=(); [ -n "${CT_DATA_DIR:-}" ] && data=(--data "$CT_DATA_DIR")
 
 devices="cpu"
 if "$bin" train --device cuda --dataset synthetic:512,8,2 --model logreg --epochs 1 --progress off >/dev/null 2>&1; then devices="cpu cuda"; fi
@@ -22,7 +24,7 @@ echo "| model | batch | device | threads | codedtrain samples/s | PyTorch sample
 echo "|---|---|---|---|---|---|---|"
 for model in 784-256-10 784-512-512-10; do
   for dev in $devices; do
-    OPENBLAS_NUM_THREADS="$threads" "$bin" train --device "$dev" --threads "$threads" --model "mlp:$model" --batch 256 --epochs 1 \
+    OPENBLAS_NUM_THREADS="$threads" "$bin" train "${data[@]}" --device "$dev" --threads "$threads" --model "mlp:$model" --batch 256 --epochs 1 \
       --max-steps "$steps" --progress off --log "$tmp/ct.jsonl" >/dev/null
     ours=$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readlines()[-1])["samples_per_s"]))' "$tmp/ct.jsonl")
     # same thread count for every pool the peer has (intra-op, OpenMP, OpenBLAS)

@@ -6,6 +6,7 @@
  * Exits 77 (ctest: skipped) when no CUDA GPU is usable. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -607,7 +608,8 @@ static void test_throttle_events(void) {
             best = fmin(best, 1e3 * (now_s() - t0));
         }
         printf("throttle %g ms: best of 5 took %.4f ms\n", req[r], best);
-        CHECK(best >= 0.95 * req[r] && best <= 1.05 * req[r], "throttle %g ms took %.4f ms (outside 5%%)", req[r], best);
+        /* under compute-sanitizer every launch is slow: the accuracy is not checked there */
+        if (!getenv("CT_TEST_UNDER_TOOL")) CHECK(best >= 0.95 * req[r] && best <= 1.05 * req[r], "throttle %g ms took %.4f ms (outside 5%%)", req[r], best);
     }
 
     /* event polling: not done while a throttle runs, done after */
