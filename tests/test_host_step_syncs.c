@@ -2,7 +2,8 @@
  * on the cpu-streams backend (CUDA's stream semantics on the CPU), where every
  * stream wait, pageable copy, host-result op and device-wide wait counts. Real
  * clock, with and without throttled stragglers, fast path, general path with
- * several messages, and 1-bit messages. */
+ * several messages, and 1-bit messages; a dead worker, cancelled every step,
+ * never computes at all. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "ct_test.h"
 #include "host/master.h"
 
+/* dead >= 0: that worker never answers; cancelled at the end of every step,
+ * it must never compute (no synchronisation at all) */
 static void run_case(const char *what, const char *code, int n, int stragglers, int messages, int load,
-                     int general, int compress, const char *straggle) {
+                     int general, int compress, const char *straggle, int dead) {
     ct_dataset data;
     ct_mlp_spec spec;
     CHECK_OK(ct_dataset_synthetic(2400, 12, 5, 1.0, 42, &data));
@@ -47,7 +50,7 @@ static void run_case(const char *what, const char *code, int n, int stragglers, 
     ct_status st = ct_master_create(&c, &spec, &data, be, &m);
     CHECK(st == CT_OK, "%s: master: %s", what, ct_last_error());
     if (st == CT_OK) {
-        long before[64], worst = 0;
+        long before[64], worst = 0, dead_syncs = 0;
         for (long step = 0; step < 6; step++) {
             for (int i = 0; i < n; i++) before[i] = ct_cpu_streams_host_syncs(ct_master_worker(m, i)->be);
             ct_step_info info;
@@ -66,10 +69,15 @@ static void run_case(const char *what, const char *code, int n, int stragglers, 
             for (int i = 0; i < n; i++) {
                 const long d = ct_cpu_streams_host_syncs(ct_master_worker(m, i)->be) - before[i];
                 if (d > worst) worst = d;
+                if (i == dead) dead_syncs += d;
             }
         }
         printf("%s: at most %ld host synchronisation(s) per worker per step\n", what, worst);
         CHECK(worst == 1, "%s: %ld host synchronisations by one worker in one step (expected 1)", what, worst);
+        /* the worker thread waits out its throttle before computing: cancelled, it skips the task */
+        if (dead >= 0)
+            CHECK(dead_syncs == 0, "%s: the dead worker %d synchronised %ld times (it computed after its cancel)",
+                  what, dead, dead_syncs);
     }
     ct_master_destroy(m);
     be->ops->free(be, params);
@@ -80,10 +88,11 @@ static void run_case(const char *what, const char *code, int n, int stragglers, 
 }
 
 int main(void) {
-    run_case("uncoded, fast path", "uncoded", 4, 0, 0, 0, 0, 0, NULL);
-    run_case("cyclic s=1, shifted-exp throttles", "cyclic", 4, 1, 0, 0, 0, 0, "shifted-exp:0.5,0.5");
-    run_case("cyclic s=1, general path", "cyclic", 4, 1, 0, 0, 1, 0, NULL);
-    run_case("alpha-cyclic d=3 m=2", "alpha-cyclic", 6, 0, 2, 3, 0, 0, NULL);
-    run_case("frep, 1-bit error feedback", "frep", 6, 1, 0, 0, 0, CT_COMPRESS_SIGN_EF, NULL);
+    run_case("uncoded, fast path", "uncoded", 4, 0, 0, 0, 0, 0, NULL, -1);
+    run_case("cyclic s=1, shifted-exp throttles", "cyclic", 4, 1, 0, 0, 0, 0, "shifted-exp:0.5,0.5", -1);
+    run_case("cyclic s=1, general path", "cyclic", 4, 1, 0, 0, 1, 0, NULL, -1);
+    run_case("alpha-cyclic d=3 m=2", "alpha-cyclic", 6, 0, 2, 3, 0, 0, NULL, -1);
+    run_case("frep, 1-bit error feedback", "frep", 6, 1, 0, 0, 0, CT_COMPRESS_SIGN_EF, NULL, -1);
+    run_case("cyclic s=1, worker 1 dead", "cyclic", 4, 1, 0, 0, 0, 0, "drop:1", 1);
     return ct_test_done("test_host_step_syncs");
 }

@@ -102,7 +102,11 @@ ct_status cs_stream_wait(cs_ctx *c) {
 ct_status cs_enqueue(cs_ctx *c, const cs_op *tmpl, const char *what) { return cs_enqueue_seq(c, tmpl, what, NULL); }
 
 ct_status cs_enqueue_seq(cs_ctx *c, const cs_op *tmpl, const char *what, unsigned long long *seq) {
-    CT_TRY(cs_sticky(c));
+    ct_status st = cs_sticky(c);
+    if (st != CT_OK) {
+        free(tmpl->heap); /* the op's copied arguments: it will never run */
+        return st;
+    }
     if (tmpl->kernel != CS_K_NONE) {
         /* lazy module loading: the first launch of a kernel on a device waits
          * for the whole device (a dead worker's throttle makes that forever) */
