@@ -104,15 +104,18 @@ cmake_args=()
 prefix="${CT_PREFIX:-$build/deps-prefix}"
 if ls "$bundle"/debs/*.deb >/dev/null 2>&1; then
     stage deps 60 "set -e; rm -rf '$prefix'; mkdir -p '$prefix'; for d in '$bundle'/debs/*.deb; do dpkg -x \"\$d\" '$prefix'; done
+        # absolute links (libz.so -> /lib/...) would leave the prefix: point them inside it
+        find '$prefix' -type l | while read -r l; do t=\$(readlink \"\$l\"); case \$t in /*) ln -sfn '$prefix'\"\$t\" \"\$l\";; esac; done
         ls '$prefix'/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so '$prefix'/usr/include/lapacke.h '$prefix'/usr/include/zlib.h"
-    libdirs="$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:$prefix/usr/lib/x86_64-linux-gnu"
+    libdirs="$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread:$prefix/usr/lib/x86_64-linux-gnu:$prefix/lib/x86_64-linux-gnu"
     export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     cmake_args=(-DOPENBLAS_LIB="$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so"
                 -DCBLAS_INCLUDE="$prefix/usr/include/x86_64-linux-gnu/openblas-pthread"
                 -DLAPACKE_LIB="$prefix/usr/lib/x86_64-linux-gnu/liblapacke.so"
                 -DLAPACKE_INCLUDE="$prefix/usr/include"
                 -DZLIB_INCLUDE_DIR="$prefix/usr/include" -DZLIB_LIBRARY="$prefix/usr/lib/x86_64-linux-gnu/libz.so"
-                "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$libdirs -Wl,-rpath,$libdirs")
+                # RPATH, not RUNPATH: it also finds the libraries' own needs (libblas.so.3, libgfortran)
+                "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags -Wl,-rpath-link,$libdirs -Wl,-rpath,$libdirs")
 else
     skip deps "no carried packages in $bundle/debs (using the system's)"
 fi
