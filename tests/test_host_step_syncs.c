@@ -88,6 +88,7 @@ static void run_case(const char *what, const char *code, int n, int stragglers, 
 }
 
 int main(void) {
+    run_case("one inline worker on the master's parameters", "uncoded", 1, 0, 0, 0, 0, 0, NULL, -1);
     run_case("uncoded, fast path", "uncoded", 4, 0, 0, 0, 0, 0, NULL, -1);
     run_case("cyclic s=1, shifted-exp throttles", "cyclic", 4, 1, 0, 0, 0, 0, "shifted-exp:0.5,0.5", -1);
     run_case("cyclic s=1, general path", "cyclic", 4, 1, 0, 0, 1, 0, NULL, -1);

@@ -491,8 +491,11 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
-        if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU)
-            w->params_view = params; /* one inline worker, nothing runs concurrently: no replica copy */
+        if (m->n == 1 && !w->remote && !w->nccl && w->be->kind == m->be->kind)
+            /* one inline worker on the master's device, nothing runs concurrently: no
+             * replica copy (on a GPU its stream reads the master's parameters, which
+             * the master's stream finished writing before this step) */
+            w->params_view = params;
         else
             CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
     }
