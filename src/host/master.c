@@ -498,6 +498,9 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             w->params_view = params;
         else
             CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
+        /* ... and writes its one message straight into the gradient the master
+         * would decode it into (uncoded n = 1: g_hat = a y with a = 1) */
+        w->msg_view = w->params_view && !c->compress && !m->async && ct_code_messages(m->code, i) == 1 ? grad : NULL;
     }
     CT_TRY(o->sync(m->be)); /* replicas hold this step's parameters before any worker starts */
 
@@ -561,7 +564,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             if (a == 0.0f || !ct_mask_test(m->mask, slot)) continue;
             int wi = ct_code_message_worker(m->code, slot);
             int l = slot - ct_code_message_index(m->code, wi, 0);
-            m->ptrs[cnt] = m->w[wi]->msg[l];
+            m->ptrs[cnt] = l == 0 && m->w[wi]->msg_view ? m->w[wi]->msg_view : m->w[wi]->msg[l];
             m->bit_ptrs[cnt] = m->w[wi]->bits[l];
             m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
@@ -575,6 +578,9 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */
             CT_TRY(o->fill(m->be, m->P, 0.0f, grad));
             CT_TRY(o->unpack_accumulate(m->be, cnt, m->coefs, m->bit_ptrs, m->scale_ptrs, m->P, grad));
+        } else if (cnt == 1 && m->ptrs[0] == grad) {
+            /* the one message is already in place (msg_view) */
+            if (m->coefs[0] != 1.0f) CT_TRY(o->scale(m->be, m->P, m->coefs[0], grad));
         } else {
             /* g_hat = sum a_t y_t on the master's device, CT_COMBINE_MAX messages per pass */
             for (int off = 0; off < cnt; off += CT_COMBINE_MAX) {

@@ -230,10 +230,13 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
     }
     const float *params = w->params_view ? w->params_view : w->params;
+    float *out[CT_WORKER_MAX_MSGS]; /* where the messages go: msg_view replaces the first */
+    for (int l = 0; l < t->m; l++) out[l] = w->msg[l];
+    if (w->msg_view) out[0] = w->msg_view;
     if (fast) {
         /* m = 1: the message is linear in the per-sample loss weights, so one
          * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
+        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, out[0], w->loss));
     } else {
         const float *G[CT_COMBINE_MAX];
         for (int j = 0; j < t->d; j++) {
@@ -242,16 +245,16 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
                                     w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
             G[j] = gj;
         }
-        CT_TRY(o->combine(be, t->m, t->d, t->E, G, w->P, w->msg, 0.0f));
+        CT_TRY(o->combine(be, t->m, t->d, t->E, G, w->P, out, 0.0f));
     }
     if (t->draw.poison) /* fault injection: a worker whose arithmetic went bad */
-        for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, w->msg[l]));
+        for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, out[l]));
     if (t->compress != CT_COMPRESS_NONE) {
         const ct_quantizer q = t->compress == CT_COMPRESS_SIGN ? CT_QUANT_STOCHASTIC : CT_QUANT_SIGN_EF;
         for (int l = 0; l < t->m; l++) {
             /* plain sign = the error-feedback quantizer with its memory wiped each time */
             if (t->compress == CT_COMPRESS_SIGN_PLAIN) CT_TRY(o->fill(be, w->P, 0.0f, w->ef[l]));
-            CT_TRY(o->sign_pack(be, q, w->P, w->msg[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
+            CT_TRY(o->sign_pack(be, q, w->P, out[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
                                 w->scale[l]));
         }
     }
@@ -260,7 +263,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     CT_TRY(o->fill(be, 1, 0.0f, (float *)w->bad)); /* 0.0f is the int 0 */
     for (int l = 0; l < t->m; l++)
         CT_TRY(t->compress != CT_COMPRESS_NONE ? o->flag_nonfinite(be, 1, w->scale[l], w->bad)
-                                               : o->flag_nonfinite(be, w->P, w->msg[l], w->bad));
+                                               : o->flag_nonfinite(be, w->P, out[l], w->bad));
     /* the step's one host synchronisation: losses and the finite flag come back
      * (pinned, so the copies are ordered on the stream); compute time measured */
     CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, (size_t)(fast ? 1 : t->d) * sizeof(float)));

@@ -58,6 +58,8 @@ typedef struct ct_worker {
                                  replica: a single inline worker on the master's own
                                  memory space needs no copy */
     float *msg[CT_WORKER_MAX_MSGS];  /* coded messages (device, P each) */
+    float *msg_view;        /* when set, message 0 is written here instead of msg[0]: a
+                               single inline worker writes the master's gradient itself */
     float *part_grad;       /* general path: max_d x P (device) */
     uint32_t *bits[CT_WORKER_MAX_MSGS];  /* 1-bit messages: ceil(P/32) words each (device) */
     float *scale[CT_WORKER_MAX_MSGS];    /* their scales (device, 1 float each) */
