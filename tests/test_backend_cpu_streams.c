@@ -2,7 +2,8 @@
  * catch the GPU path's ordering and hang hazards without a GPU: ops run later,
  * in order, on the stream; events complete when the stream reaches them;
  * allocation, free and first kernel use wait for every stream of the device;
- * pinned copies are asynchronous, pageable ones wait; errors are sticky.
+ * pinned copies are asynchronous, pageable ones wait; errors are sticky;
+ * graphs record and replay as CUDA stream capture does.
  * No timing assertions: every check is about order (a throttle that only a
  * helper thread ends tells whether a call waited for it). */
 #include <math.h>
@@ -223,10 +224,75 @@ static void test_copies_and_sticky_error(void) {
     ct_backend_destroy(a);
 }
 
+/* graphs: a capture records (runs nothing), a replay runs the ops with the
+ * arguments of capture time; waits, allocations and first loads spoil it */
+static void test_graphs(void) {
+    ct_backend *a = make(5, 1);
+    if (!a) return;
+    const ct_backend_ops *o = a->ops;
+    enum { P = 64 };
+    float *x = NULL, *y = NULL, *h = NULL;
+    CHECK_OK(o->alloc(a, P * sizeof(float), (void **)&x));
+    CHECK_OK(o->alloc(a, P * sizeof(float), (void **)&y));
+    CHECK_OK(o->host_alloc(a, P * sizeof(float), (void **)&h));
+    CHECK_OK(o->fill(a, P, -1.0f, y));
+    CHECK_OK(o->sync(a));
+    float E[1] = {3.0f};
+    const float *G[1] = {x};
+    ct_graph *g = NULL;
+    CHECK_OK(o->graph_begin(a));
+    CHECK_OK(o->fill(a, P, 1.0f, x));
+    CHECK_OK(o->scale(a, P, 2.0f, x));
+    CHECK_OK(o->combine(a, 1, 1, E, G, P, &y, 0.0f));
+    CHECK_OK(o->memcpy_d2h(a, h, y, P * sizeof(float))); /* pinned: capturable */
+    CHECK_OK(o->graph_end(a, &g));
+    E[0] = 100.0f; /* baked at capture */
+    h[0] = 0.0f;
+    CHECK_OK(o->sync(a));
+    CHECK(h[0] == 0.0f, "a capture ran its ops (h[0] = %g)", h[0]);
+    for (int rep = 0; rep < 2 && g; rep++) {
+        CHECK_OK(o->fill(a, P, 7.0f, x)); /* overwritten by the replay's own fill */
+        CHECK_OK(o->graph_launch(a, g));
+        CHECK_OK(o->sync(a));
+        CHECK(h[0] == 6.0f && h[P - 1] == 6.0f, "replay %d: y = 3 * (2 * 1) expected, got %g", rep, h[0]);
+    }
+    o->graph_destroy(a, g);
+    /* a sync while recording fails, spoils the capture, and leaves the context usable */
+    CHECK_OK(o->graph_begin(a));
+    CHECK_OK(o->fill(a, P, 1.0f, x));
+    CHECK(o->sync(a) == CT_ERR_UNSUPPORTED, "sync while recording must fail");
+    g = NULL;
+    CHECK(o->graph_end(a, &g) != CT_OK && g == NULL, "a spoilt capture must not give a graph");
+    void *p = NULL;
+    CHECK_OK(o->graph_begin(a));
+    CHECK(o->alloc(a, 16, &p) == CT_ERR_UNSUPPORTED && p == NULL, "alloc while recording must fail");
+    CHECK(o->graph_end(a, &g) != CT_OK, "a capture with an alloc must fail");
+    CHECK_OK(o->fill(a, P, 4.0f, y));
+    CHECK_OK(o->memcpy_d2h(a, h, y, P * sizeof(float)));
+    CHECK_OK(o->sync(a));
+    CHECK(h[5] == 4.0f, "the context after a spoilt capture: %g", h[5]);
+    o->host_free(a, h);
+    o->free(a, x);
+    o->free(a, y);
+    ct_backend_destroy(a);
+    /* a kernel's first use cannot be recorded (module loading) */
+    ct_backend *cold = make(6, 0);
+    if (cold) {
+        float *z = NULL;
+        CHECK_OK(cold->ops->alloc(cold, 64, (void **)&z));
+        CHECK_OK(cold->ops->graph_begin(cold));
+        CHECK(cold->ops->axpy(cold, 4, 1.0f, z, z + 4) == CT_ERR_UNSUPPORTED, "a first use while recording must fail");
+        CHECK(cold->ops->graph_end(cold, &g) != CT_OK, "a capture with a first use must fail");
+        cold->ops->free(cold, z);
+        ct_backend_destroy(cold);
+    }
+}
+
 int main(void) {
     test_async_order();
     test_device_wide_free();
     test_first_use_waits();
     test_copies_and_sticky_error();
+    test_graphs();
     return ct_test_done("test_backend_cpu_streams");
 }

@@ -3,7 +3,8 @@
  * stream wait, pageable copy, host-result op and device-wide wait counts. Real
  * clock, with and without throttled stragglers, fast path, general path with
  * several messages, and 1-bit messages; a dead worker, cancelled every step,
- * never computes at all. */
+ * never computes at all. Without stragglers the steady-state task is one graph
+ * launch (the cpu-streams backend records and replays as CUDA does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,12 @@ static void run_case(const char *what, const char *code, int n, int stragglers, 
                 if (i == dead) dead_syncs += d;
             }
         }
-        printf("%s: at most %ld host synchronisation(s) per worker per step\n", what, worst);
+        long launches = 0;
+        for (int i = 0; i < n; i++) launches += ct_master_worker(m, i)->graph_launches;
+        printf("%s: at most %ld host synchronisation(s) per worker per step; %ld task(s) as one graph launch\n", what,
+               worst, launches);
+        /* the steady state replays a recording: from each worker's third task of a shape on */
+        if (!straggle) CHECK(launches >= n, "%s: %ld graph launches in 6 steps of %d workers", what, launches, n);
         CHECK(worst == 1, "%s: %ld host synchronisations by one worker in one step (expected 1)", what, worst);
         /* the worker thread waits out its throttle before computing: cancelled, it skips the task */
         if (dead >= 0)

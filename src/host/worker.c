@@ -149,6 +149,7 @@ void ct_worker_destroy(ct_worker *w) {
     if (w->be) {
         const ct_backend_ops *o = w->be->ops;
         o->sync(w->be);
+        ct_worker_drop_graph(w);
         if (w->done_ev) o->event_destroy(w->be, w->done_ev);
         if (w->throttle_ev) o->event_destroy(w->be, w->throttle_ev);
         if (w->cancel) o->flag_free(w->be, w->cancel);
@@ -224,50 +225,11 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     const int fast = t->m == 1 && !t->general_path;
     for (int s = 0; s < nb; s++)
         hw[s] = fast ? t->E[s / t->per_part] * t->inv_batch : t->inv_batch;
-    if (!direct) {
-        CT_TRY(o->memcpy_h2d(be, w->x, w->hx, (size_t)nb * w->dim * sizeof(float)));
-        CT_TRY(o->memcpy_h2d(be, w->y, w->hy, (size_t)nb * sizeof(int32_t)));
-        CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
-    }
-    const float *params = w->params_view ? w->params_view : w->params;
-    float *out[CT_WORKER_MAX_MSGS]; /* where the messages go: msg_view replaces the first */
-    for (int l = 0; l < t->m; l++) out[l] = w->msg[l];
-    if (w->msg_view) out[0] = w->msg_view;
-    if (fast) {
-        /* m = 1: the message is linear in the per-sample loss weights, so one
-         * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, out[0], w->loss));
-    } else {
-        const float *G[CT_COMBINE_MAX];
-        for (int j = 0; j < t->d; j++) {
-            float *gj = w->part_grad + (size_t)j * w->P;
-            CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
-                                    w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
-            G[j] = gj;
-        }
-        CT_TRY(o->combine(be, t->m, t->d, t->E, G, w->P, out, 0.0f));
-    }
-    if (t->draw.poison) /* fault injection: a worker whose arithmetic went bad */
-        for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, out[l]));
-    if (t->compress != CT_COMPRESS_NONE) {
-        const ct_quantizer q = t->compress == CT_COMPRESS_SIGN ? CT_QUANT_STOCHASTIC : CT_QUANT_SIGN_EF;
-        for (int l = 0; l < t->m; l++) {
-            /* plain sign = the error-feedback quantizer with its memory wiped each time */
-            if (t->compress == CT_COMPRESS_SIGN_PLAIN) CT_TRY(o->fill(be, w->P, 0.0f, w->ef[l]));
-            CT_TRY(o->sign_pack(be, q, w->P, out[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
-                                w->scale[l]));
-        }
-    }
-    /* are the messages finite? (a faulty worker is an erasure): tested on the
-     * device, the answer comes back with the losses */
-    CT_TRY(o->fill(be, 1, 0.0f, (float *)w->bad)); /* 0.0f is the int 0 */
-    for (int l = 0; l < t->m; l++)
-        CT_TRY(t->compress != CT_COMPRESS_NONE ? o->flag_nonfinite(be, 1, w->scale[l], w->bad)
-                                               : o->flag_nonfinite(be, w->P, out[l], w->bad));
-    /* the step's one host synchronisation: losses and the finite flag come back
-     * (pinned, so the copies are ordered on the stream); compute time measured */
-    CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, (size_t)(fast ? 1 : t->d) * sizeof(float)));
-    CT_TRY(o->memcpy_d2h(be, w->hbad, w->bad, sizeof(int)));
+    /* uploads, forward and backward, coding, the finiteness flag and the
+     * read-back: one graph launch in the steady state (worker_step.c) */
+    CT_TRY(ct_worker_enqueue_step(w, t, nb, fast, direct));
+    /* the step's one host synchronisation: losses and the finite flag are back
+     * (pinned copies, ordered on the stream); compute time measured */
     CT_TRY(o->sync(be));
     w->msg_finite = *w->hbad == 0;
     if (fast) {

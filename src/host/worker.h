@@ -45,6 +45,16 @@ typedef struct ct_task {
 
 typedef enum { CT_WORKER_IDLE = 0, CT_WORKER_BUSY } ct_worker_state;
 
+/* What a recorded step bakes in (worker_step.c): a task of the same shape
+ * replays the recording. */
+#define CT_WORKER_SHAPE_E 256 /* encoding coefficients a shape can hold (m * d) */
+typedef struct ct_worker_shape {
+    int nb, d, m, per_part, fast, compress;
+    const float *params;
+    float *out0;
+    float E[CT_WORKER_SHAPE_E];
+} ct_worker_shape;
+
 typedef struct ct_worker {
     int id;
     ct_backend *be;
@@ -86,6 +96,11 @@ typedef struct ct_worker {
     _Atomic long finished_step;   /* set by the worker thread when the task is enqueued/computed */
     _Atomic int abandoned;        /* the task was cancelled before computing */
     float msg_loss[CT_WORKER_MAX_MSGS]; /* coded loss of each message (host) */
+    /* the steady-state step as one graph launch (worker_step.c) */
+    ct_graph *graph;              /* recorded for `shape` (NULL: none yet) */
+    ct_worker_shape shape;        /* shape of the last task that could be recorded */
+    int shape_seen, graph_off;    /* graph_off: the backend cannot record (CPU) or a capture failed */
+    long graph_launches;          /* tasks run as one graph launch */
     double compute_ms;            /* measured compute time of the last task (CPU) */
     ct_status error;              /* first failure inside the thread */
     char error_msg[512];
@@ -118,5 +133,10 @@ ct_status ct_worker_submit(ct_worker *w, const ct_task *task);
 ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned);
 /* Ask a running task to stop its throttle early (the master no longer needs it). */
 void ct_worker_cancel(ct_worker *w);
+/* worker_step.c: enqueue a task's device work (uploads to read-back), as one
+ * graph launch when a recording of its shape exists; ct_worker_drop_graph
+ * releases the recording */
+ct_status ct_worker_enqueue_step(ct_worker *w, const ct_task *t, int nb, int fast, int direct);
+void ct_worker_drop_graph(ct_worker *w);
 
 #endif

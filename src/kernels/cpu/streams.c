@@ -94,6 +94,7 @@ void cs_device_wait(cs_ctx *c) {
 }
 
 ct_status cs_stream_wait(cs_ctx *c) {
+    CT_TRY(cs_refuse_while_capturing(c, "a wait for the stream (sync, a host result, a pageable copy)"));
     atomic_fetch_add(&c->host_syncs, 1);
     drain(c);
     return cs_sticky(c);
@@ -106,6 +107,13 @@ ct_status cs_enqueue_seq(cs_ctx *c, const cs_op *tmpl, const char *what, unsigne
     if (st != CT_OK) {
         free(tmpl->heap); /* the op's copied arguments: it will never run */
         return st;
+    }
+    if (c->capturing) { /* recorded, not run (streams_graph.c) */
+        pthread_mutex_lock(&cs_reg_mu);
+        const int loaded = tmpl->kernel == CS_K_NONE || (cs_loaded[c->device] & (1u << tmpl->kernel));
+        pthread_mutex_unlock(&cs_reg_mu);
+        int taken = 0;
+        return cs_capture_op(c, tmpl, loaded, &taken);
     }
     if (tmpl->kernel != CS_K_NONE) {
         /* lazy module loading: the first launch of a kernel on a device waits
@@ -147,6 +155,7 @@ long ct_cpu_streams_host_syncs(ct_backend *be) {
 static void cs_destroy(ct_backend *be) {
     cs_ctx *c = cs(be);
     if (!c) return;
+    if (c->capturing) cs_capture_discard(c); /* destroyed mid-recording: drop the recording */
     /* handle destruction (cublasDestroy) synchronises the device */
     cs_device_wait(c);
     pthread_mutex_lock(&cs_reg_mu);
@@ -175,6 +184,7 @@ static const char *cs_describe(ct_backend *be) { return cs(be)->description; }
 static ct_status cs_alloc(ct_backend *be, size_t bytes, void **ptr) {
     if (!ptr) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu-streams alloc: ptr is NULL");
     *ptr = NULL;
+    CT_TRY(cs_refuse_while_capturing(cs(be), "alloc"));
     cs_device_wait(cs(be));
     size_t rounded = bytes + (CS_ALIGN - 1);
     if (rounded < bytes) return CT_FAIL(CT_ERR_NOMEM, "cpu-streams alloc: %zu bytes overflows", bytes);
@@ -193,6 +203,7 @@ static ct_status cs_alloc(ct_backend *be, size_t bytes, void **ptr) {
 
 static void cs_free(ct_backend *be, void *ptr) {
     if (!ptr) return;
+    (void)cs_refuse_while_capturing(cs(be), "free"); /* spoils a capture; frees anyway */
     cs_device_wait(cs(be));
     free(ptr);
 }
@@ -200,6 +211,7 @@ static void cs_free(ct_backend *be, void *ptr) {
 static ct_status cs_host_alloc(ct_backend *be, size_t bytes, void **ptr) {
     if (!ptr) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu-streams host_alloc: ptr is NULL");
     *ptr = NULL;
+    CT_TRY(cs_refuse_while_capturing(cs(be), "host_alloc"));
     cs_device_wait(cs(be)); /* cudaMallocHost synchronises the device */
     cs_range *r = malloc(sizeof *r);
     void *p = malloc(bytes ? bytes : 1);
@@ -246,6 +258,7 @@ static ct_status cs_copy(ct_backend *be, void *dst, const void *src, size_t byte
     if (bytes == 0) return CT_OK;
     if (!dst || !src) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu-streams %s: NULL %s (%zu bytes)", what, dst ? "src" : "dst", bytes);
     if (host_side && !cs_host_pinned(host_side)) {
+        CT_TRY(cs_refuse_while_capturing(c, "a copy from or to pageable host memory"));
         CT_TRY(cs_stream_wait(c));
         memmove(dst, src, bytes);
         return CT_OK;
@@ -281,6 +294,8 @@ static ct_status cs_event_record(ct_backend *be, ct_event *ev) {
     cs_ctx *c = cs(be);
     if (!ev) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu-streams event_record: ev is NULL");
     cs_event *e = (cs_event *)ev;
+    /* inside a capture a record would mark a point of the graph, not "now" */
+    CT_TRY(cs_refuse_while_capturing(c, "event_record"));
     cs_op op = {.run = NULL, .kernel = CS_K_NONE};
     unsigned long long seq = 0;
     CT_TRY(cs_enqueue_seq(c, &op, "event_record", &seq));
@@ -306,6 +321,7 @@ static ct_status cs_event_query(ct_backend *be, ct_event *ev, int *done) {
 static ct_status cs_flag_alloc(ct_backend *be, volatile int **flag) {
     if (!flag) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu-streams flag_alloc: flag is NULL");
     *flag = NULL;
+    CT_TRY(cs_refuse_while_capturing(cs(be), "flag_alloc"));
     cs_device_wait(cs(be));
     int *f = calloc(1, sizeof *f);
     if (!f) return CT_FAIL(CT_ERR_NOMEM, "cpu-streams flag_alloc: out of memory");
@@ -322,6 +338,7 @@ static void cs_flag_free(ct_backend *be, volatile int *flag) {
 static ct_backend_ops cs_ops;
 static void cs_init_ops(void) {
     cs_fill_ops(&cs_ops);
+    cs_fill_graph_ops(&cs_ops);
     cs_ops.name = "cpu-streams";
     cs_ops.destroy = cs_destroy;
     cs_ops.describe = cs_describe;

@@ -15,6 +15,10 @@
  * - copies from host memory not obtained from this backend are pageable: the
  *   call waits for the stream first (as cudaMemcpyAsync from pageable memory);
  * - a failing op leaves a sticky error that every later call reports;
+ * - graphs: stream capture records ops; a call that would wait for the stream,
+ *   allocate, record an event, copy pageable memory or load a kernel while
+ *   recording fails and spoils the capture; a replay enqueues the recorded ops
+ *   with the arguments of capture time;
  * - every host-side wait is counted (ct_cpu_streams_host_syncs). */
 #ifndef CODEDTRAIN_KERNELS_CPU_STREAMS_INTERNAL_H
 #define CODEDTRAIN_KERNELS_CPU_STREAMS_INTERNAL_H
@@ -48,6 +52,7 @@ struct cs_op {
     const void *p[6];
     volatile int *flag;
     void *heap;
+    size_t heap_bytes; /* a graph replays the op with its own copy of heap */
 };
 
 typedef struct cs_ctx {
@@ -63,6 +68,11 @@ typedef struct cs_ctx {
     ct_status error; /* sticky: the first op that failed */
     char error_msg[512];
     atomic_long host_syncs;
+    /* graph capture (streams_graph.c): ops are recorded, not run */
+    int capturing, capture_spoilt;
+    cs_op *cap_head, *cap_tail;
+    int cap_count;
+    char capture_msg[256];
     struct cs_ctx *next_on_list; /* the device registry */
     char description[80];
 } cs_ctx;
@@ -85,5 +95,13 @@ ct_status cs_sticky(cs_ctx *c);
 
 /* streams_ops.c: the op table entries that enqueue CPU reference ops */
 void cs_fill_ops(ct_backend_ops *o);
+
+/* streams_graph.c: capture and replay, as CUDA stream capture does it */
+/* while capturing, a call that would wait or allocate fails and spoils the capture */
+ct_status cs_refuse_while_capturing(cs_ctx *c, const char *what);
+/* records op (taking its heap) if c is capturing; *taken = 1 then */
+ct_status cs_capture_op(cs_ctx *c, const cs_op *op, int loaded, int *taken);
+void cs_fill_graph_ops(ct_backend_ops *o);
+void cs_capture_discard(cs_ctx *c);
 
 #endif

@@ -126,7 +126,8 @@ static ct_status cs_combine(ct_backend *be, int m, int d, const float *E, const 
     memcpy(heap, E, (size_t)m * d * sizeof(float));
     memcpy(heap + e_bytes, G, (size_t)d * sizeof(void *));
     memcpy(heap + e_bytes + (size_t)d * sizeof(void *), Y, (size_t)m * sizeof(void *));
-    cs_op op = {.run = run_combine, .kernel = CS_K_COMBINE, .i = {m, d}, .z = {P, e_bytes}, .f = {beta}, .heap = heap};
+    cs_op op = {.run = run_combine, .kernel = CS_K_COMBINE, .i = {m, d}, .z = {P, e_bytes}, .f = {beta}, .heap = heap,
+                .heap_bytes = e_bytes + (size_t)(d + m) * sizeof(void *)};
     return cs_enqueue(cs(be), &op, "combine");
 }
 
@@ -158,7 +159,8 @@ static ct_status cs_unpack(ct_backend *be, int count, const float *coef, const u
     memcpy(heap, coef, (size_t)count * sizeof(float));
     memcpy(heap + c_bytes, bits, (size_t)count * sizeof(void *));
     memcpy(heap + c_bytes + (size_t)count * sizeof(void *), scales, (size_t)count * sizeof(void *));
-    cs_op op = {.run = run_unpack, .kernel = CS_K_UNPACK, .i = {count}, .z = {P, c_bytes}, .p = {out}, .heap = heap};
+    cs_op op = {.run = run_unpack, .kernel = CS_K_UNPACK, .i = {count}, .z = {P, c_bytes}, .p = {out}, .heap = heap,
+                .heap_bytes = c_bytes + 2 * (size_t)count * sizeof(void *)};
     return cs_enqueue(cs(be), &op, "unpack_accumulate");
 }
 
@@ -185,22 +187,10 @@ static ct_status cs_uep(ct_backend *be, ct_uep_layout layout, int M, int N, int 
     if (!copy) return CT_FAIL(CT_ERR_NOMEM, "cpu-streams uep_block_gemm: out of memory");
     memcpy(copy, blocks, (size_t)nblocks * sizeof *copy);
     cs_op op = {.run = run_uep, .kernel = CS_K_UEP, .i = {(int)layout, M, N, K, a_rows, b_cols, lda, ldb},
-                .z = {(size_t)nblocks, (size_t)ldc}, .f = {beta}, .p = {A, B, C}, .heap = copy};
+                .z = {(size_t)nblocks, (size_t)ldc}, .f = {beta}, .p = {A, B, C}, .heap = copy,
+                .heap_bytes = (size_t)nblocks * sizeof *copy};
     return cs_enqueue(cs(be), &op, "uep_block_gemm");
 }
-
-/* graphs: not modelled (callers fall back to eager ops, as on the CPU) */
-static ct_status cs_graph_begin(ct_backend *be) {
-    return CT_FAIL(CT_ERR_UNSUPPORTED, "cpu-streams: graphs are not modelled; call the ops eagerly");
-}
-static ct_status cs_graph_end(ct_backend *be, ct_graph **g) {
-    if (g) *g = NULL;
-    return CT_FAIL(CT_ERR_UNSUPPORTED, "cpu-streams: graphs are not modelled");
-}
-static ct_status cs_graph_launch(ct_backend *be, ct_graph *g) {
-    return CT_FAIL(CT_ERR_UNSUPPORTED, "cpu-streams: graphs are not modelled");
-}
-static void cs_graph_destroy(ct_backend *be, ct_graph *g) {}
 
 void cs_fill_ops(ct_backend_ops *o) {
     o->gemm = cs_gemm;
@@ -221,8 +211,4 @@ void cs_fill_ops(ct_backend_ops *o) {
     o->unpack_accumulate = cs_unpack;
     o->throttle = cs_throttle;
     o->uep_block_gemm = cs_uep;
-    o->graph_begin = cs_graph_begin;
-    o->graph_end = cs_graph_end;
-    o->graph_launch = cs_graph_launch;
-    o->graph_destroy = cs_graph_destroy;
 }
