@@ -80,6 +80,12 @@ static void train_usage(FILE *f) {
             "                        nccl (one process, 2+ GPUs: master on GPU 0, worker i on GPU 1 + i mod (GPUs-1))\n"
             "  --log FILE            JSON Lines: one record per epoch and a final record\n"
             "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
+            "  --trace FILE          Chrome trace-event JSON (Perfetto, chrome://tracing): one track per worker\n"
+            "                        (compute, injected delay, arrival / late / cancelled / dead) and one for\n"
+            "                        the master (wait, decode, update); virtual or wall time as --clock says\n"
+            "  --plot-timeline FILE  PNG (gnuplot): workers against time over the first steps, compute / delay /\n"
+            "                        cut / unused bars and the master's decode instants\n"
+            "  --timeline-steps N    steps the timeline shows (default 12)\n"
             "checkpoints (safetensors: loadable with the Python safetensors library):\n"
             "  --checkpoint FILE     save the model, optimizer and resume state to FILE at the end\n"
             "  --checkpoint-every N  ... and after every N steps (written atomically: a crash keeps the last one)\n"
@@ -141,6 +147,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--device")) { VALUE(); CT_TRY(ct_device_kind_parse(v, &c->device)); }
     else if (!strcmp(a, "--threads")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
     else if (!strcmp(a, "--log")) { VALUE(); c->log_path = v; }
+    else if (!strcmp(a, "--trace")) { VALUE(); c->trace_path = v; }
+    else if (!strcmp(a, "--plot-timeline")) { VALUE(); c->timeline_path = v; }
+    else if (!strcmp(a, "--timeline-steps")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 10000, &c->timeline_steps)); }
     else if (!strcmp(a, "--progress")) {
         VALUE();
         if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
