@@ -3,7 +3,13 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+# `make run`: the headline comparison (codedtrain demo); `make run RUN=single`: one worker, plain SGD
+RUN       ?= demo
+ifeq ($(RUN),single)
 RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
+else
+RUN_ARGS  ?= demo --out $(BUILD)/demo
+endif
 DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
              clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

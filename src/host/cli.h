@@ -11,6 +11,7 @@ int ct_cli_codes(int argc, char **argv);
 int ct_cli_compare(int argc, char **argv);
 int ct_cli_uep(int argc, char **argv);
 int ct_cli_eval(int argc, char **argv);
+int ct_cli_demo(int argc, char **argv);
 
 /* Parse one `train` flag at argv[*i] into c (advancing *i past its value);
  * *matched = 0 when argv[*i] is not a train flag. Shared by train and compare. */
