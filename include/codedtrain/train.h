@@ -91,6 +91,9 @@ typedef struct ct_train_config {
     const char *trace_path;      /* Chrome trace-event JSON, one track per worker and one for the master (NULL: none) */
     const char *timeline_path;   /* timeline PNG of the first timeline_steps steps, via gnuplot (NULL: none) */
     int timeline_steps;          /* steps the timeline shows (default 12) */
+
+    /* ---- repeating a run (src/host/run_config.h) ---- */
+    const char *expect_data_checksum; /* refuse data whose checksum differs (NULL: any data) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1

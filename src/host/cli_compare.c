@@ -31,6 +31,7 @@ static void compare_usage(FILE *f) {
             "  --out DIR      output directory (default compare-out)\n"
             "  --json         print the table as a JSON array instead\n"
             "  --trace        also write DIR/<code>.trace.json (Chrome trace events, see train --trace)\n"
+            "  --config FILE  start from a run's configuration (its log) or a JSON object; flags override it\n"
             "  every `codedtrain train` option (--workers, --stragglers, --straggle, --clock, ...)\n"
             "\n"
             "examples:\n"
@@ -85,15 +86,29 @@ static ct_status append_csv(FILE *csv, const char *code, const char *log_path) {
     return CT_OK;
 }
 
+static int compare_run(int argc, char **argv, ct_config_file *store);
+
 int ct_cli_compare(int argc, char **argv) {
+    ct_config_file store = {0};
+    const int rc = compare_run(argc, argv, &store);
+    ct_config_file_free(&store); /* after every run: the config's strings point into it */
+    return rc;
+}
+
+static int compare_run(int argc, char **argv, ct_config_file *store) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     const char *codes = "uncoded,ignore,cyclic", *out_dir = "compare-out";
     int json = 0, traces = 0;
     ct_status st = CT_OK;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { compare_usage(stdout); return 0; }
+    /* a configuration file first (its code is replaced per run), then the flags */
+    const char *config = ct_cli_config_path(argc, argv);
+    if (config) st = ct_cli_config_apply(config, &cfg, store);
     for (int i = 1; i < argc && st == CT_OK; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { compare_usage(stdout); return 0; }
-        if (!strcmp(a, "--codes")) st = ct_arg_value(argc, argv, &i, &codes);
+        if (!strcmp(a, "--config")) i++;
+        else if (!strcmp(a, "--codes")) st = ct_arg_value(argc, argv, &i, &codes);
         else if (!strcmp(a, "--out")) st = ct_arg_value(argc, argv, &i, &out_dir);
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--trace")) traces = 1;

@@ -16,6 +16,7 @@
 #include "host/jsonl.h"
 #include "host/master.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
 #include "host/trace.h"
 #include "host/transport_mpi.h"
 
@@ -402,6 +403,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     int rank = 0;
     ct_status st = ct_transport_init(cfg, &rank); /* mpi: rank 0 is the master, ranks 1..n its workers */
     if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
+    char checksum[32] = "";
+    if (st == CT_OK) st = ct_run_config_data(cfg, &t.train, &t.test, checksum);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
@@ -427,10 +430,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    cfg->straggle ? ", stragglers: " : "", cfg->straggle ? cfg->straggle : "");
         }
     }
-    if (st == CT_OK && cfg->log_path) {
-        t.log = fopen(cfg->log_path, "w");
-        if (!t.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", cfg->log_path);
-    }
+    if (st == CT_OK) st = ct_run_config_open_log(cfg, res->device, checksum, &t.log);
     if (st == CT_OK && (cfg->trace_path || cfg->timeline_path)) {
         const ct_code_spec *cs = ct_code_get_spec(ct_master_code(t.master));
         ct_trace_config tc = {.json_path = cfg->trace_path, .timeline_path = cfg->timeline_path,
