@@ -11,7 +11,7 @@ else
 RUN_ARGS  ?= demo --out $(BUILD)/demo
 endif
 DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
-             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
+             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin pkgconf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
