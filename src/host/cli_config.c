@@ -24,8 +24,13 @@ ct_status ct_cli_config_apply(const char *path, struct ct_train_config *c, ct_co
         int i = 0, matched = 0;
         ct_status st = ct_cli_train_flag(argc, argv, &i, c, &matched);
         if (st != CT_OK) {
+            /* the flag's own message, without its source position (this one gets its own) */
+            const char *inner = ct_last_error(), *pos = strstr(inner, ".c:");
+            const size_t token = strcspn(inner, " ");
+            if (pos && pos < inner + token && token > 0 && inner[token - 1] == ':' && inner[token] == ' ')
+                inner += token + 1;
             char why[512];
-            snprintf(why, sizeof why, "%s", ct_last_error());
+            snprintf(why, sizeof why, "%s", inner);
             return CT_FAIL(st, "--config %s: key '%s': %s", path, en->key, why);
         }
         if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "--config %s: unknown key '%.100s' (keys are train's flags without the dashes)", path, en->key);
