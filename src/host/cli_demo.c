@@ -75,6 +75,11 @@ int ct_cli_demo(int argc, char **argv) {
            "           two draws per pair instead of the slowest of 8\n"
            "  cyclic   cyclic repetition, s = 1: every worker holds 2 partitions and any 7 of 8 decode\n"
            "           exactly; twice the compute to skip only the slowest worker\n\n");
+    if (argc > 1) {
+        printf("your options override the setting above:");
+        for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
+        printf("\n\n");
+    }
     fflush(stdout);
 
     /* the setting first, the user's flags after it: later flags win */
