@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
-            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n",
+            "  codedtrain codes --code cyclic --workers 8 --stragglers 2\n",
             CT_VERSION_STRING);
 }
 
@@ -31,6 +31,7 @@ int ct_cli_main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    ct_cli_install_messages();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
