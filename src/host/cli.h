@@ -7,6 +7,8 @@
 #include "host/config_file.h"
 
 int ct_cli_main(int argc, char **argv);
+/* Prints the library's messages (progress, report lines, warnings); ct_cli_main calls it. */
+void ct_cli_install_messages(void);
 int ct_cli_train(int argc, char **argv);
 int ct_cli_codes(int argc, char **argv);
 int ct_cli_compare(int argc, char **argv);

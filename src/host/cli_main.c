@@ -23,7 +23,7 @@ static void usage(FILE *f) {
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
-            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n",
+            "  codedtrain codes --code cyclic --workers 8 --stragglers 2\n",
             CT_VERSION_STRING);
 }
 
@@ -32,6 +32,7 @@ int ct_cli_main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    ct_cli_install_messages();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);

@@ -201,17 +201,17 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     }
     else if (!strcmp(a, "--compress")) {
         VALUE();
-        if (!strcmp(v, "none")) c->compress = 0;
-        else if (!strcmp(v, "sign")) c->compress = 1;
-        else if (!strcmp(v, "sign-ef")) c->compress = 2;
-        else if (!strcmp(v, "sign-plain")) c->compress = 3;
+        if (!strcmp(v, "none")) c->compress = CT_COMPRESS_NONE;
+        else if (!strcmp(v, "sign")) c->compress = CT_COMPRESS_SIGN;
+        else if (!strcmp(v, "sign-ef")) c->compress = CT_COMPRESS_SIGN_EF;
+        else if (!strcmp(v, "sign-plain")) c->compress = CT_COMPRESS_SIGN_PLAIN;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign, sign-ef or sign-plain", v);
     }
     else if (!strcmp(a, "--transport")) {
         VALUE();
-        if (!strcmp(v, "local")) c->transport = 0;
-        else if (!strcmp(v, "mpi")) c->transport = 1;
-        else if (!strcmp(v, "nccl")) c->transport = 2;
+        if (!strcmp(v, "local")) c->transport = CT_TRANSPORT_LOCAL;
+        else if (!strcmp(v, "mpi")) c->transport = CT_TRANSPORT_MPI;
+        else if (!strcmp(v, "nccl")) c->transport = CT_TRANSPORT_NCCL;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--transport '%s': expected local, mpi or nccl", v);
     }
     /* UEP-coded backprop (src/host/uep_train.c parses and checks the lists) */
@@ -229,8 +229,8 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--uep-k")) { VALUE(); c->uep_k = v; }
     else if (!strcmp(a, "--uep-paradigm")) {
         VALUE();
-        if (!strcmp(v, "rxc")) c->uep_paradigm = 0;
-        else if (!strcmp(v, "cxr")) c->uep_paradigm = 1;
+        if (!strcmp(v, "rxc")) c->uep_paradigm = CT_UEP_RXC;
+        else if (!strcmp(v, "cxr")) c->uep_paradigm = CT_UEP_CXR;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-paradigm '%s': expected rxc or cxr", v);
     }
     else *matched = 0;

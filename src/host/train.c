@@ -15,6 +15,7 @@
 #include "host/clock.h"
 #include "host/jsonl.h"
 #include "host/master.h"
+#include "host/message.h"
 #include "host/run_common.h"
 #include "host/run_config.h"
 #include "host/trace.h"
@@ -118,8 +119,8 @@ static void draw_bar(int epoch, int epochs, int step, int steps, double loss) {
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    printf("\repoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar, steps ? (int)(100L * step / steps) : 100, loss);
-    fflush(stdout);
+    ct_message(CT_MSG_PROGRESS, "epoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar,
+               steps ? (int)(100L * step / steps) : 100, loss);
 }
 
 
@@ -262,8 +263,8 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
                            .wait_sum = sums[1], .lost_sum = sums[2], .bits = sums[3], .dropped = (long)sums[4],
                            .loss_sum = sums[5], .done = (int)sums[6], .dodged = (long)sums[7]};
         if (c->progress != CT_PROGRESS_OFF)
-            printf("resumed from %s: epoch %d, step %d of %d (%ld steps done)\n", c->resume_path, ck.epoch,
-                   ck.step_in_epoch, spe, ck.step);
+            ct_message(CT_MSG_INFO, "resumed from %s: epoch %d, step %d of %d (%ld steps done)", c->resume_path,
+                       ck.epoch, ck.step_in_epoch, spe, ck.step);
     }
     ct_checkpoint_free(&ck);
     return st;
@@ -344,14 +345,12 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
-        if (bar) printf("\r\033[K");
-        if (c->progress != CT_PROGRESS_OFF) {
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s", epoch, c->epochs, train_loss, acc, train_time,
-                   virt ? " (virtual)" : "");
-            if (c->workers > 1) printf("  stragglers dodged %ld", dodged);
-            printf("\n");
+        if (c->progress != CT_PROGRESS_OFF) { /* the message callback clears a progress bar first */
+            char dodged_text[48] = "";
+            if (c->workers > 1) snprintf(dodged_text, sizeof dodged_text, "  stragglers dodged %ld", dodged);
+            ct_message(CT_MSG_INFO, "epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s%s", epoch, c->epochs,
+                       train_loss, acc, train_time, virt ? " (virtual)" : "", dodged_text);
         }
-        fflush(stdout);
         if (t->log) {
             ct_json j;
             ct_run_record_epoch(&j, epoch, train_time, train_loss, acc);
@@ -420,8 +419,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (cfg->progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_mlp_spec_format(&t.spec, ms, sizeof ms);
-            printf("device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
-                   "code: %s%s%s\n",
+            ct_message(CT_MSG_INFO, "device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+                   "code: %s%s%s",
                    res->device,
                    cfg->device == CT_DEVICE_AUTO ? (t.be->kind == CT_DEVICE_CUDA ? " (auto: CUDA device found)"
                                                                                   : " (auto: no usable CUDA device)")
