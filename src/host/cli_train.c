@@ -1,5 +1,7 @@
 /* `codedtrain train`: flags -> ct_train_config -> ct_train_run. */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,9 +107,23 @@ static ct_status parse_dataset(const char *s, ct_train_config *c) {
     else if (!strncmp(s, "synthetic", 9)) {
         c->dataset = CT_DATA_SYNTHETIC;
         if (s[9] == ':') {
-            char extra;
-            if (sscanf(s + 10, "%d,%d,%d%c", &c->synth_n, &c->synth_dim, &c->synth_classes, &extra) != 3)
-                return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+            /* each field parsed whole and range-checked: sscanf's %d wraps 99999999999 silently */
+            static const char *const names[3] = {"N", "DIM", "CLASSES"};
+            static const long lo[3] = {1, 1, 2}, hi[3] = {CT_SYNTH_MAX_N, CT_SYNTH_MAX_DIM, 65536};
+            int *dst[3] = {&c->synth_n, &c->synth_dim, &c->synth_classes};
+            const char *p = s + 10;
+            for (int k = 0; k < 3; k++) {
+                char *end = NULL;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno == ERANGE || (k < 2 ? *end != ',' : *end != '\0') || *p == '+' || *p == ' ')
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+                if (v < lo[k] || v > hi[k])
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': %s = %ld must be between %ld and %ld", s, names[k],
+                                   v, lo[k], hi[k]);
+                *dst[k] = (int)v;
+                p = end + 1;
+            }
         } else if (s[9]) {
             return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
         }

@@ -15,6 +15,7 @@
 #include "host/clock.h"
 #include "host/jsonl.h"
 #include "host/master.h"
+#include "host/outpath.h"
 #include "host/run_common.h"
 #include "host/transport_mpi.h"
 
@@ -141,7 +142,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     if (info->has_regret) ct_json_key_num(&j, "regret", info->regret);
     if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
     if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
-    return ct_run_write_record(t->log, &j);
+    return ct_run_write_record(t->log, t->cfg->log_path, &j);
 }
 
 /* The run's important flags, as JSON, for the checkpoint's metadata. */
@@ -227,12 +228,14 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
     ct_backend *be = t->be;
     ct_checkpoint ck;
     CT_TRY(ct_checkpoint_load(c->resume_path, &ck));
-    ct_status st = CT_OK;
+    ct_status st = ct_run_check_finite_checkpoint(c->resume_path, &ck);
     char have[512], want[512];
     ct_mlp_spec_format(&ck.spec, have, sizeof have);
     ct_mlp_spec_format(&t->spec, want, sizeof want);
     const int spe = ct_master_steps_per_epoch(t->master);
-    if (strcmp(have, want) != 0)
+    if (st != CT_OK)
+        ;
+    else if (strcmp(have, want) != 0)
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: the checkpoint holds model %s, this run builds %s", c->resume_path,
                      have, want);
     else if (ck.seed != c->seed)
@@ -274,6 +277,9 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     const int virt = c->clock == CT_CLOCK_VIRTUAL;
     loop_state start = {.epoch = 1};
     if (c->resume_path) CT_TRY(resume_from(t, &start));
+    /* only now, with the resume checked, is the log touched: a resumed run
+     * appends to it, so the part written before the interruption is kept */
+    if (c->log_path) CT_TRY(ct_outpath_open_log("--log", c->log_path, c->resume_path != NULL, &t->log));
     loop_state last = start; /* what a checkpoint saves */
     double train_time = start.train_time, wait_sum = start.wait_sum, lost_sum = start.lost_sum, bits = start.bits;
     long steps = start.steps, dropped = start.dropped; /* train_time etc. on the run's clock */
@@ -319,7 +325,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                     ct_json j;
                     ct_run_record_eval(&j, steps, epoch, train_time, acc);
                     ct_json_key_num(&j, "bits_up", bits);
-                    CT_TRY(ct_run_write_record(t->log, &j));
+                    CT_TRY(ct_run_write_record(t->log, t->cfg->log_path, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
                     res->time_to_target_s = train_time;
@@ -350,7 +356,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             ct_run_record_epoch(&j, epoch, train_time, train_loss, acc);
             ct_json_key_num(&j, "bits_up", bits);
             ct_json_key_int(&j, "steps", steps);
-            CT_TRY(ct_run_write_record(t->log, &j));
+            CT_TRY(ct_run_write_record(t->log, t->cfg->log_path, &j));
         }
         if (last.epoch == epoch && last.s >= steps_per_epoch) /* the epoch is complete: next, the next one */
             last = (loop_state){steps, epoch + 1, 0, train_time, wait_sum, lost_sum, bits, dropped, 0, 0, 0};
@@ -379,6 +385,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (cfg->uep) return ct_uep_train_run(cfg, res);
     memset(res, 0, sizeof *res);
     CT_TRY(ct_run_check_config(cfg));
+    CT_TRY(ct_run_check_paths(cfg));
+    if (cfg->checkpoint_path) ct_outpath_clean_stale_tmp(cfg->checkpoint_path); /* left by a killed run */
     ct_train_config resolved = *cfg;
     if (resolved.threads <= 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -396,6 +404,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
+    if (st == CT_OK) st = ct_run_check_memory(cfg, &t.spec);
     if (st == CT_OK && rank > 0) { /* an MPI worker rank: serve tasks until rank 0 says stop; no output, no log */
         st = ct_mpi_worker_main(cfg, &t.train, &t.spec);
         trainer_free(&t);
@@ -418,10 +427,6 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    cfg->straggle ? ", stragglers: " : "", cfg->straggle ? cfg->straggle : "");
         }
     }
-    if (st == CT_OK && cfg->log_path) {
-        t.log = fopen(cfg->log_path, "w");
-        if (!t.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", cfg->log_path);
-    }
     if (st == CT_OK) st = run_loop(&t, res);
     if (st == CT_OK && t.log) {
         ct_json j;
@@ -443,7 +448,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = ct_run_write_record(t.log, &j);
+        st = ct_run_write_record(t.log, cfg->log_path, &j);
     }
     trainer_free(&t);
     ct_transport_finalize(cfg); /* after the master's proxies are gone: stops the worker ranks */

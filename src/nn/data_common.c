@@ -1,8 +1,10 @@
 /* Dataset helpers shared by every loader: freeing, scalar normalisation and
  * seeded permutations. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codedtrain/data.h"
 #include "codedtrain/rng.h"
@@ -54,4 +56,19 @@ void ct_permutation(int32_t *idx, int n, uint64_t seed) {
         idx[i] = idx[j];
         idx[j] = t;
     }
+}
+
+unsigned long long ct_mem_limit_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    unsigned long long limit = pages > 0 && page > 0 ? (unsigned long long)pages * (unsigned long long)page : 0;
+    /* a container's limit (cgroup v2, then v1) counts more than the host's RAM */
+    static const char *const files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) continue;
+        unsigned long long v = 0;
+        if (fscanf(f, "%llu", &v) == 1 && v > 0 && (limit == 0 || v < limit)) limit = v;
+        fclose(f);
+    }
+    return limit;
 }
