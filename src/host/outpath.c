@@ -1,6 +1,8 @@
 /* Output and input path checks (see outpath.h). */
 #include "host/outpath.h"
 
+#include "codedtrain/data.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,16 +13,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *kind_of(mode_t m) {
-    if (S_ISDIR(m)) return "a directory";
-    if (S_ISFIFO(m)) return "a FIFO";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    if (S_ISLNK(m)) return "a symlink";
-    return "not a regular file";
-}
 
 /* The directory part of path ("." when none), in buf. */
 static void dir_of(const char *path, char *buf, size_t len) {
@@ -66,7 +58,7 @@ ct_status ct_outpath_check(const char *flag, const char *path) {
                            flag, path);
         if (!S_ISREG(sb.st_mode))
             return CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: is %s, not a regular file; refusing to replace it", flag, path,
-                           kind_of(sb.st_mode));
+                           ct_file_kind(sb.st_mode));
         if (access(path, W_OK) != 0)
             return CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: not writable: %s", flag, path, strerror(errno));
     } else if (errno != ENOENT) {
@@ -88,7 +80,7 @@ ct_status ct_inpath_check(const char *flag, const char *path) {
         return CT_FAIL(CT_ERR_IO, "%s %s: %s", flag, path, strerror(err));
     }
     if (!S_ISREG(sb.st_mode))
-        return CT_FAIL(CT_ERR_IO, "%s %s: is %s, not a regular file", flag, path, kind_of(sb.st_mode));
+        return CT_FAIL(CT_ERR_IO, "%s %s: is %s, not a regular file", flag, path, ct_file_kind(sb.st_mode));
     if (access(path, R_OK) != 0) return CT_FAIL(CT_ERR_IO, "%s %s: not readable: %s", flag, path, strerror(errno));
     return CT_OK;
 }
@@ -147,7 +139,7 @@ ct_status ct_outpath_open_log(const char *flag, const char *path, int append, FI
     ct_status st = CT_OK;
     if (fstat(fd, &sb) != 0) st = CT_FAIL(CT_ERR_IO, "%s %s: cannot stat: %s", flag, path, strerror(errno));
     else if (!S_ISREG(sb.st_mode))
-        st = CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: is %s, not a regular file", flag, path, kind_of(sb.st_mode));
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: is %s, not a regular file", flag, path, ct_file_kind(sb.st_mode));
     else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
         st = errno == EWOULDBLOCK
                  ? CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: another run is writing this log (it holds the lock); choose another path",

@@ -41,9 +41,14 @@ ct_status ct_run_load_data(const ct_train_config *c, ct_dataset *train, ct_datas
     }
     default: return CT_FAIL(CT_ERR_INVALID_ARG, "unknown dataset kind %d", (int)c->dataset);
     }
-    if (train->dim != test->dim || train->classes != test->classes)
-        return CT_FAIL(CT_ERR_FORMAT, "train and test sets disagree: dim %d vs %d, classes %d vs %d", train->dim,
-                       test->dim, train->classes, test->classes);
+    if (train->dim != test->dim || train->classes != test->classes) {
+        /* name the files: the user has to find which of them is the odd one */
+        const char *dir = c->data_dir ? c->data_dir : CT_FASHION_MNIST_DIR;
+        const int idx = c->dataset == CT_DATA_IDX;
+        return CT_FAIL(CT_ERR_FORMAT, "%s: the train set (%s) and the test set (%s) disagree: %d vs %d features, %d vs %d classes",
+                       dir, idx ? "train-images-idx3-ubyte" : "data_batch_*.bin", idx ? "t10k-images-idx3-ubyte" : "test_batch.bin",
+                       train->dim, test->dim, train->classes, test->classes);
+    }
     *norm = ct_dataset_norm_stats(train);
     ct_dataset_normalize(train, *norm);
     ct_dataset_normalize(test, *norm);

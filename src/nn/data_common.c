@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codedtrain/data.h"
@@ -71,4 +72,15 @@ unsigned long long ct_mem_limit_bytes(void) {
         fclose(f);
     }
     return limit;
+}
+
+const char *ct_file_kind(unsigned int m) {
+    if (S_ISREG(m)) return "a regular file";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symlink";
+    return "not a regular file";
 }
