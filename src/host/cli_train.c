@@ -171,7 +171,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--stragglers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 0, 4096, &c->stragglers)); }
     else if (!strcmp(a, "--load")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->load)); }
     else if (!strcmp(a, "--messages")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 64, &c->messages)); }
-    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_double(a, v, -1e9, 1e9, &c->alpha)); }
+    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_fraction(a, v, &c->alpha)); }
     else if (!strcmp(a, "--straggle")) { VALUE(); c->straggle = v; }
     else if (!strcmp(a, "--clock")) {
         VALUE();

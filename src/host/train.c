@@ -13,6 +13,7 @@
 #include "codedtrain/nn.h"
 #include "host/checkpoint.h"
 #include "host/clock.h"
+#include "host/config_diff.h"
 #include "host/jsonl.h"
 #include "host/master.h"
 #include "host/outpath.h"
@@ -220,6 +221,25 @@ static ct_status save_checkpoint(trainer *t, const loop_state *ls) {
     return st;
 }
 
+/* The flags the checkpoint was written under against this run's: refuses the
+ * changes a resume cannot survive, naming every difference; warns of the rest. */
+static ct_status check_resume_config(const ct_train_config *c, const char *saved) {
+    char *now = config_json(c);
+    if (!now) return CT_FAIL(CT_ERR_NOMEM, "--resume: out of memory");
+    char breaking[1024], tolerated[1024];
+    ct_config_diff(saved, now, breaking, sizeof breaking, tolerated, sizeof tolerated);
+    free(now);
+    if (breaking[0])
+        return CT_FAIL(CT_ERR_INVALID_ARG,
+                       "--resume %s: the checkpoint was written under other flags that the resume cannot continue "
+                       "under: %s%s%s; give the checkpoint's values", c->resume_path, breaking,
+                       tolerated[0] ? "; also changed: " : "", tolerated);
+    if (tolerated[0])
+        fprintf(stderr, "codedtrain: warning: --resume %s: changed since the checkpoint: %s; the run continues, "
+                        "but is no longer the same as an uninterrupted one\n", c->resume_path, tolerated);
+    return CT_OK;
+}
+
 /* Puts the run where the checkpoint left it. Refuses a checkpoint of another
  * model, seed or training set: permutations and straggler draws derive from
  * the seed, so continuing under another would not be the same run. */
@@ -245,6 +265,15 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
         st = CT_FAIL(CT_ERR_INVALID_ARG,
                      "--resume %s: the checkpoint was trained on other data (normalisation %g/%g, this data %g/%g)",
                      c->resume_path, ck.norm_mean, ck.norm_std, t->norm.mean, t->norm.std);
+    else if (ck.epoch > c->epochs)
+        st = CT_FAIL(CT_ERR_INVALID_ARG,
+                     "--resume %s: the checkpoint has already finished %d epoch%s and this run asks for --epochs %d: "
+                     "nothing to train (raise --epochs, or measure it with codedtrain eval --checkpoint %s)",
+                     c->resume_path, ck.epoch - 1, ck.epoch - 1 == 1 ? "" : "s", c->epochs, c->resume_path);
+    else if (ck.config_json)
+        st = check_resume_config(c, ck.config_json);
+    if (st != CT_OK)
+        ;
     else if (ck.epoch < 1 || ck.step_in_epoch > spe)
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: position epoch %d step %d does not fit this run (%d steps per epoch)",
                      c->resume_path, ck.epoch, ck.step_in_epoch, spe);
@@ -284,6 +313,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     double train_time = start.train_time, wait_sum = start.wait_sum, lost_sum = start.lost_sum, bits = start.bits;
     long steps = start.steps, dropped = start.dropped; /* train_time etc. on the run's clock */
     int target_hit = 0;
+    long applied = 0; /* updates applied by this invocation */
     res->time_to_target_s = -1;
 
     for (int epoch = start.epoch; epoch <= c->epochs; epoch++) {
@@ -306,6 +336,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                                    epoch, s, info.loss);
                 loss_sum += info.loss;
                 done++;
+                applied++;
             }
             train_time += virt ? info.step_s : ct_now_s() - w0;
             wait_sum += info.wait_s;
@@ -339,14 +370,15 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
         double acc = -1;
         if (target_hit) acc = res->final_test_acc; /* measured at the step that reached it */
         else if (c->eval) CT_TRY(evaluate(t, &acc));
-        const double train_loss = done ? loss_sum / done : 0;
+        const double train_loss = done ? loss_sum / done : NAN; /* no step applied: no loss (null in the log) */
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
         if (bar) printf("\r\033[K");
         if (c->progress != CT_PROGRESS_OFF) {
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s", epoch, c->epochs, train_loss, acc, train_time,
-                   virt ? " (virtual)" : "");
+            if (done) printf("epoch %d/%d  loss %.4f", epoch, c->epochs, train_loss);
+            else printf("epoch %d/%d  loss n/a (no step applied)", epoch, c->epochs);
+            printf("  test_acc %.4f  time %.2fs%s", acc, train_time, virt ? " (virtual)" : "");
             if (c->workers > 1) printf("  stragglers dodged %ld", dodged);
             printf("\n");
         }
@@ -377,6 +409,11 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->data_dropped = steps ? lost_sum / steps : 0;
     res->bits_uploaded = bits;
     if (c->checkpoint_path) CT_TRY(save_checkpoint(t, &last));
+    if (steps > start.steps && applied == 0)
+        return CT_FAIL(CT_ERR_TIMEOUT,
+                       "no update was applied: all %ld steps were skipped (no usable result arrived: every assigned "
+                       "worker was dead, too late or faulty); the model is unchanged",
+                       steps - start.steps);
     return CT_OK;
 }
 
