@@ -249,6 +249,25 @@ static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, in
     return CT_OK;
 }
 
+/* The MPI rank the launcher gave this process (0 when not launched by mpirun),
+ * known before MPI is initialised. */
+static int launcher_rank(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
+/* Bad input fails the same way on every rank: only rank 0 says so. A runtime
+ * failure (a dead master, say) is the rank's own and always reported. */
+static int report(ct_status st) {
+    const int code = ct_status_exit_code(st);
+    if (code != 2 || launcher_rank() == 0) fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
+    return code;
+}
+
 int ct_cli_train(int argc, char **argv) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     int help = 0;
@@ -257,16 +276,10 @@ int ct_cli_train(int argc, char **argv) {
         train_usage(stdout);
         return 0;
     }
-    if (st != CT_OK) {
-        fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
-        return ct_status_exit_code(st);
-    }
+    if (st != CT_OK) return report(st);
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
-    if (st != CT_OK) {
-        fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
-        return ct_status_exit_code(st);
-    }
+    if (st != CT_OK) return report(st);
     if (cfg.progress != CT_PROGRESS_OFF && ct_mpi_rank() == 0) {
         printf("final: test_acc %.4f  train_loss %.4f  epochs %d  steps %ld  time %.1fs  %.0f samples/s  device %s\n",
                res.final_test_acc, res.final_train_loss, res.epochs_run, res.steps, res.time_s, res.samples_per_s,
