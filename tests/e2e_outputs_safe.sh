@@ -1,27 +1,11 @@
 #!/usr/bin/env bash
 # Nothing destroyed (issue 17): outputs are written only as regular files or
-# created new; a refused run (exit 2, one message naming the flag and path)
+# created new; a expect run (exit 2, one message naming the flag and path)
 # changes nothing that existed; a resumed run appends to its log; stale
 # checkpoint temporaries of killed runs are cleaned; a log another run holds is
 # refused; a write failure during the run is exit 1 with path and reason.
-set -u
-bin="$1"
-tmp="${CT_TEST_TMPDIR:-/tmp}/e2e_outputs_safe.$$"
-mkdir -p "$tmp" && trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
+source "$(dirname "$0")/robust_common.sh"
 run=(train --device cpu --threads 1 --dataset synthetic:300,8,3 --model mlp:16 --epochs 1 --progress off --seed 3)
-
-# refused STATUS PATTERN -- ARGS: exits STATUS with PATTERN on stderr
-refused() {
-    local want="$1" pattern="$2"; shift 3
-    "$bin" "$@" >out 2>err
-    local got=$?
-    if [ "$got" != "$want" ]; then fail "'$*' exited $got, expected $want"; cat err; return 1; fi
-    if ! grep -qE -- "$pattern" err; then fail "'$*' stderr lacks /$pattern/:"; cat err; return 1; fi
-    echo "ok: $* -> $(head -1 err)"
-}
 
 # a file that must survive: its content before and after
 keep() { printf 'precious %s\n' "$1" > "$1"; }
@@ -31,41 +15,41 @@ intact() { [ "$(cat "$1" 2>/dev/null)" = "precious $1" ] || fail "$2: $1 was cha
 mkfifo fifo
 ln -s target.st link.st
 keep target.st
-refused 2 "--checkpoint fifo.*FIFO" -- "${run[@]}" --checkpoint fifo
+expect 2 "--checkpoint fifo.*FIFO" -- "${run[@]}" --checkpoint fifo
 [ -p fifo ] || fail "the FIFO was replaced"
-refused 2 "--checkpoint link.st.*symlink" -- "${run[@]}" --checkpoint link.st
+expect 2 "--checkpoint link.st.*symlink" -- "${run[@]}" --checkpoint link.st
 [ -L link.st ] || fail "the symlink was replaced"; intact target.st "checkpoint through a symlink"
-refused 2 "--log link.st.*symlink" -- "${run[@]}" --log link.st
+expect 2 "--log link.st.*symlink" -- "${run[@]}" --log link.st
 [ -L link.st ] || fail "the symlink was replaced by --log"; intact target.st "log through a symlink"
-refused 2 "--log fifo.*FIFO" -- "${run[@]}" --log fifo
+expect 2 "--log fifo.*FIFO" -- "${run[@]}" --log fifo
 # device nodes: our own copies of /dev/null and /dev/full, never the system's (a
 # binary with the bug this checks would replace them for the whole machine)
 if mknod null.dev c 1 3 2>/dev/null && mknod full.dev c 1 7 2>/dev/null; then
-    refused 2 "--checkpoint null.dev.*character device" -- "${run[@]}" --checkpoint null.dev
+    expect 2 "--checkpoint null.dev.*character device" -- "${run[@]}" --checkpoint null.dev
     [ -c null.dev ] || fail "--checkpoint replaced a device node"
-    refused 2 "--log full.dev.*character device" -- "${run[@]}" --log full.dev
+    expect 2 "--log full.dev.*character device" -- "${run[@]}" --log full.dev
     [ -c full.dev ] || fail "--log replaced a device node"
 else
     echo "note: cannot create device nodes here; device cases not run"
 fi
 ln -s missing-target dangling.jsonl
-refused 2 "--log dangling.jsonl.*symlink" -- "${run[@]}" --log dangling.jsonl
+expect 2 "--log dangling.jsonl.*symlink" -- "${run[@]}" --log dangling.jsonl
 [ -e missing-target ] && fail "--log wrote through a dangling symlink"
 
 # 2. the same file given for two outputs, or an output that is the --resume input
 keep both.x
-refused 2 "same file" -- "${run[@]}" --log both.x --checkpoint ./both.x
+expect 2 "same file" -- "${run[@]}" --log both.x --checkpoint ./both.x
 intact both.x "--log X --checkpoint X"
 "$bin" "${run[@]}" --checkpoint good.st >/dev/null 2>err || { fail "a plain checkpointing run failed"; cat err; }
 cp good.st good.copy
-refused 2 "--log good.st is the --resume checkpoint" -- "${run[@]}" --epochs 2 --resume good.st --log good.st
+expect 2 "--log good.st is the --resume checkpoint" -- "${run[@]}" --epochs 2 --resume good.st --log good.st
 cmp -s good.st good.copy || fail "--resume X --log X changed the checkpoint"
 
-# 3. output directories that do not exist or take no files: refused before any step
-refused 2 "--checkpoint $tmp/no/dir/c.st.*No such file" -- "${run[@]}" --checkpoint "$tmp/no/dir/c.st"
-refused 2 "--log $tmp/no/dir/l.jsonl" -- "${run[@]}" --log "$tmp/no/dir/l.jsonl"
+# 3. output directories that do not exist or take no files: expect before any step
+expect 2 "--checkpoint $tmp/no/dir/c.st.*No such file" -- "${run[@]}" --checkpoint "$tmp/no/dir/c.st"
+expect 2 "--log $tmp/no/dir/l.jsonl" -- "${run[@]}" --log "$tmp/no/dir/l.jsonl"
 grep -q "epoch" out && fail "a run with an unwritable --checkpoint trained first"
-refused 2 "compare.*--out.*not a directory|--out" -- compare --codes uncoded --out good.copy --device cpu --dataset synthetic:300,8,3 --model mlp:16 --epochs 1
+expect 2 "compare.*--out.*not a directory|--out" -- compare --codes uncoded --out good.copy --device cpu --dataset synthetic:300,8,3 --model mlp:16 --epochs 1
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     # a directory this user cannot write (as root, run the case as nobody)
     mkdir ro && chmod 555 ro && chmod 755 "$tmp"
@@ -78,13 +62,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     fi
 fi
 
-# 4. refused resumes leave an existing log alone
+# 4. expect resumes leave an existing log alone
 keep old.jsonl
-refused 2 "--resume missing.st" -- "${run[@]}" --resume missing.st --log old.jsonl
+expect 2 "--resume missing.st" -- "${run[@]}" --resume missing.st --log old.jsonl
 intact old.jsonl "a resume of a missing file"
-refused 2 "--seed" -- "${run[@]}" --seed 4 --epochs 2 --resume good.st --log old.jsonl
+expect 2 "--seed" -- "${run[@]}" --seed 4 --epochs 2 --resume good.st --log old.jsonl
 intact old.jsonl "a resume with another --seed"
-refused 2 "model" -- "${run[@]}" --model mlp:17 --epochs 2 --resume good.st --log old.jsonl
+expect 2 "model" -- "${run[@]}" --model mlp:17 --epochs 2 --resume good.st --log old.jsonl
 intact old.jsonl "a resume with another --model"
 
 # 5. a resumed run appends to its log: the records before the interruption stay
@@ -107,11 +91,11 @@ echo junk > "c.st.tmp.$dead"; echo junk > "c.st.tmp.$live"; echo junk > "c.st.tm
 [ -e "c.st.tmp.notapid" ] || fail "a file not named PATH.tmp.PID was removed"
 kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 
-# 7. a log another run is writing is refused (and left alone)
+# 7. a log another run is writing is expect (and left alone)
 keep busy.jsonl
 flock busy.jsonl sleep 30 & holder=$!
 sleep 0.5
-refused 2 "--log busy.jsonl.*another run" -- "${run[@]}" --log busy.jsonl
+expect 2 "--log busy.jsonl.*another run" -- "${run[@]}" --log busy.jsonl
 intact busy.jsonl "a run on a locked log"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 
@@ -124,5 +108,4 @@ else
     echo "ok: log write failure mid-run -> $(cat err)"
 fi
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+finish
