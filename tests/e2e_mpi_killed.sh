@@ -13,7 +13,10 @@ run_ranks 5 "$tmp/e2e_mpi_killed.rc" "$bin" train --transport mpi --device cpu -
     --workers 4 --code cyclic --stragglers 2 --straggle shifted-exp:25,1 --deadline-ms 2000 --epochs 5 \
     --progress lines --log "$log" >"$tmp/mpi_killed.out" 2>"$err" &
 job=$!
-victim=$(kill_rank_after 3 1.5)
+# kill once steps are logged: a rank killed inside MPI_Init (a loaded machine can
+# take over 1.5 s to get there) hangs Open MPI's start-up for every rank
+for _ in $(seq 1 600); do [ -s "$log" ] && break; sleep 0.1; done
+victim=$(kill_rank_after 3 0.5)
 wait $job
 rc=$(cat "$tmp/e2e_mpi_killed.rc")
 echo "exit $rc after $(echo "$(date +%s.%N) - $start" | bc) s (killed rank 3 = pid ${victim:-none})"
