@@ -98,6 +98,12 @@ sleep 0.5
 expect 2 "--log busy.jsonl.*another run" -- "${run[@]}" --log busy.jsonl
 intact busy.jsonl "a run on a locked log"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+# and two training runs on one log: the second refuses, the first's log stays JSON Lines
+"$bin" "${run[@]}" --epochs 100000 --batch 4 --log shared.jsonl >/dev/null 2>&1 & first=$!
+for _ in $(seq 1 300); do [ -s shared.jsonl ] && break; sleep 0.1; done
+expect 2 "--log shared.jsonl.*another run" -- "${run[@]}" --log shared.jsonl
+kill "$first" 2>/dev/null; wait "$first" 2>/dev/null
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' shared.jsonl || fail "the shared log is not JSON Lines"
 
 # 8. a write failure during the run: exit 1 (runtime), naming the log and the reason
 ( trap '' XFSZ; ulimit -f 2; exec "$bin" "${run[@]}" --batch 4 --log big.jsonl ) >out 2>err
