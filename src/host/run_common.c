@@ -97,6 +97,21 @@ ct_status ct_run_check_memory(const ct_train_config *c, const ct_mlp_spec *spec)
      * momentum; per worker a parameter replica, one message and one partition
      * gradient; activations of the evaluation batch (1000 rows) */
     const int workers = c->uep ? 1 : (c->workers > 0 ? c->workers : 1);
+    /* on a GPU those live in device memory (a cudaMalloc that fails says so with
+     * the GPU's free memory); the host then holds the initial parameters and,
+     * when checkpointing, its copies of parameters and momentum */
+    const int on_gpu = c->device == CT_DEVICE_CUDA ||
+                       (c->device == CT_DEVICE_AUTO && ct_backend_device_count(CT_DEVICE_CUDA) > 0);
+    if (on_gpu) {
+        const double host = (c->checkpoint_path ? 3.0 : 1.0) * P * sizeof(float);
+        if (host > (double)limit)
+            return CT_FAIL(CT_ERR_INVALID_ARG,
+                           "--model %s: %.0f parameters need at least %.1f GiB of host memory (initial parameters%s), "
+                           "more than this machine's %.1f GiB",
+                           c->model, P, host / 1073741824.0, c->checkpoint_path ? " and checkpoint copies" : "",
+                           (double)limit / 1073741824.0);
+        return CT_OK;
+    }
     const double floats = P * (3.0 + 3.0 * workers) + 1000.0 * widest * 2.0 * spec->n_layers;
     const double bytes = floats * sizeof(float);
     const double have = (double)limit;
