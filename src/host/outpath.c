@@ -127,6 +127,17 @@ void ct_outpath_clean_stale_tmp(const char *path) {
     closedir(d);
 }
 
+ct_status ct_outpath_check_unlocked(const char *flag, const char *path) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return CT_OK; /* not there yet (or refused by ct_outpath_check) */
+    ct_status st = CT_OK;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "%s %s: another run is writing this log (it holds the lock); choose another path",
+                     flag, path);
+    close(fd); /* releases the probe's lock: ct_outpath_open_log takes it for the run */
+    return st;
+}
+
 ct_status ct_outpath_open_log(const char *flag, const char *path, int append, FILE **out) {
     *out = NULL;
     /* O_NONBLOCK: a FIFO put there since the check must not hang the open */

@@ -27,6 +27,9 @@ int ct_path_same(const char *a, const char *b);
  * alive). Best effort: a file it cannot remove is left alone. */
 void ct_outpath_clean_stale_tmp(const char *path);
 
+/* Refuses, before any work, a log that another run holds locked. */
+ct_status ct_outpath_check_unlocked(const char *flag, const char *path);
+
 /* Opens a log for writing without following a symlink, locks it (refusing one
  * another run holds) and truncates it unless `append`. CT_ERR_INVALID_ARG when
  * it is locked or not a regular file, CT_ERR_IO when it cannot be opened. */

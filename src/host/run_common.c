@@ -194,6 +194,7 @@ ct_status ct_run_write_record(FILE *f, const char *path, ct_json *j) {
 ct_status ct_run_check_paths(const ct_train_config *c) {
     if (c->resume_path) CT_TRY(ct_inpath_check("--resume", c->resume_path));
     if (c->log_path) CT_TRY(ct_outpath_check("--log", c->log_path));
+    if (c->log_path) CT_TRY(ct_outpath_check_unlocked("--log", c->log_path));
     if (c->checkpoint_path) CT_TRY(ct_outpath_check("--checkpoint", c->checkpoint_path));
     if (c->log_path && c->checkpoint_path && ct_path_same(c->log_path, c->checkpoint_path))
         return CT_FAIL(CT_ERR_INVALID_ARG, "--log %s and --checkpoint %s name the same file: give two paths", c->log_path,
