@@ -94,6 +94,14 @@ typedef struct ct_train_config {
                                     virtual clock whatever --clock says) | cpu | cuda | auto (a pool of
                                     backend workers, src/host/uep_workers.h, on the clock of `clock`) */
     double uep_time_scale_ms;    /* pool on the real clock: wall ms per latency unit (throttles, deadline) */
+
+    /* ---- pictures of the workers (src/host/trace.h) ---- */
+    const char *trace_path;      /* Chrome trace-event JSON, one track per worker and one for the master (NULL: none) */
+    const char *timeline_path;   /* timeline PNG of the first timeline_steps steps, via gnuplot (NULL: none) */
+    int timeline_steps;          /* steps the timeline shows (default 12) */
+
+    /* ---- repeating a run (src/host/run_config.h) ---- */
+    const char *expect_data_checksum; /* refuse data whose checksum differs (NULL: any data) */
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1
@@ -105,7 +113,7 @@ typedef struct ct_train_config {
      .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1,        \
      .max_staleness = 1, .uep_scheme = "ew", .uep_workers = 15, .uep_deadline = 1.0,               \
      .uep_lambda = 1.0, .uep_gamma = "0.40,0.35,0.25", .uep_k = "3,3,3",            \
-     .uep_device = "host", .uep_time_scale_ms = 1.0}
+     .uep_device = "host", .uep_time_scale_ms = 1.0, .timeline_steps = 12}
 
 typedef struct ct_train_result {
     double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */

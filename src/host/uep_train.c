@@ -17,6 +17,7 @@
 #include "host/message.h"
 #include "host/jsonl.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
 
 enum { UEP_EVAL_BATCH = 1000 };
 
@@ -817,6 +818,8 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     ct_status st = ct_uep_setup_from_config(&resolved, &r.setup);
     ct_norm norm;
     if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
+    char checksum[32] = "";
+    if (st == CT_OK) st = ct_run_config_data(r.cfg, &r.train, &r.test, checksum);
     if (st == CT_OK) st = ct_mlp_spec_parse(resolved.model, r.train.dim, r.train.classes, &r.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
@@ -837,10 +840,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    packet_device(u), clock_name(u), scale);
         }
     }
-    if (st == CT_OK && resolved.log_path) {
-        r.log = fopen(resolved.log_path, "w");
-        if (!r.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", resolved.log_path);
-    }
+    if (st == CT_OK) st = ct_run_config_open_log(&resolved, res->device, checksum, &r.log);
     run_sums sum = {0};
     if (st == CT_OK) st = run_loop(&r, res, &sum);
     if (st == CT_OK && r.log) {
