@@ -56,7 +56,8 @@ for r in rows:
     assert 0.0 <= r["worst_recovered"] <= r["mean_recovered"] <= 1.0, r
     assert r["worst_residual"] >= r["mean_residual"] - 1e-12, r
     if r["residual_bound"] is not None:
-        assert r["worst_residual"] <= r["residual_bound"] + 1e-9, ("over the promised bound", r)
+        # residuals are those of the float32 coefficients: allow their rounding
+        assert r["worst_residual"] <= r["residual_bound"] + 1e-6, ("over the promised bound", r)
 '
 check_json "ignore n=8 s=2 monotone" "$monotone" -- --scheme ignore --workers 8 --stragglers 2 --json
 check_json "expander n=8 s=2 monotone, within its bound" "$monotone" -- --scheme expander --workers 8 --stragglers 2 --json

@@ -61,7 +61,7 @@ typedef struct ct_cache_entry {
     uint64_t hash;
     int used;
     ct_decode_status status;
-    double residual, recovered_fraction, condition;
+    double residual, residual_max, recovered_fraction, condition;
     int n_arrived, has_recovered;
     uint64_t *key;          /* mask_words */
     float *coeffs;          /* total */
@@ -418,16 +418,27 @@ double ct_code_residual_of(const ct_code *c, const uint64_t *arrived, const doub
 
 /* ----------------------------------------------------------------- decode */
 
-/* The default decoder: min-norm least squares towards 1. Exact schemes call a
- * non-exact solution "not decodable" (the master keeps waiting) but still hand
+/* The default decoder: min-norm least squares towards 1, or for exact codes
+ * the exact solver on a decodable subset. Exact schemes call a pattern short
+ * of n - s workers "not decodable" (the master keeps waiting) but still hand
  * back the best-effort coefficients for a deadline decode. */
 static ct_status ct_code_decode_lstsq(ct_code *c, const uint64_t *arrived, ct_decode_out *out) {
+    int f = ct_code_slots_arrived(c, arrived);
+    if (c->exact && c->exact_rank > 0 && f >= c->exact_rank) {
+        int *slots = malloc((size_t)f * sizeof(int)), *parts = malloc((size_t)c->k * sizeof(int));
+        if (!slots || !parts) { free(slots); free(parts); return CT_FAIL(CT_ERR_NOMEM, "decode: out of memory"); }
+        int q = 0;
+        for (int t = 0; t < c->total; t++) if (ct_mask_test(arrived, t)) slots[q++] = t;
+        for (int j = 0; j < c->k; j++) parts[j] = j;
+        ct_status st = ct_code_solve_exact(c, slots, f, parts, c->k, c->exact_rank, out->coeffs, &out->condition);
+        free(slots); free(parts);
+        CT_TRY(st);
+        /* the core demotes it when the float32 residual says otherwise */
+        out->status = CT_DECODE_EXACT;
+        return CT_OK;
+    }
     CT_TRY(ct_code_lstsq(c, arrived, NULL, out->coeffs, &out->condition));
-    /* an exact code with >= n - s workers decodes exactly by construction; the
-     * residual left is float rounding of the encoding times the pattern's
-     * condition number, reported in `residual`, and the stopping rule
-     * (ct_code_decodable) must agree with the status */
-    if (c->exact) out->status = ct_code_workers_arrived(c, arrived) >= c->n - c->s ? CT_DECODE_EXACT : CT_DECODE_NONE;
+    if (c->exact) out->status = CT_DECODE_NONE;
     else out->status = CT_DECODE_APPROX; /* upgraded by the core when exact */
     return CT_OK;
 }
@@ -457,11 +468,14 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
         for (int t = 0; t < c->total; t++) {
             if (cc->a[t] == 0.0) continue;
             if (!ct_mask_test(cc->mask, t)) cc->a[t] = 0.0; /* a hook must not use absent slots */
-            else { /* sparse: row t of B is E_i[l, :] on worker i's partitions */
+            else { /* sparse: row t of B is E_i[l, :] on worker i's partitions;
+                    * the residual is the one of the float32 coefficients the
+                    * runtime combines float32 messages with */
                 int i = c->slot_worker[t], d = c->load[i];
                 const int *p = c->parts + c->part_off[i];
                 const float *e = c->enc + c->enc_off[i] + (size_t)(t - c->msg_off[i]) * d;
-                for (int j = 0; j < d; j++) w[p[j]] += cc->a[t] * (double)e[j];
+                double af = (double)(float)cc->a[t];
+                for (int j = 0; j < d; j++) w[p[j]] += af * (double)e[j];
             }
         }
         double r2 = 0.0, rinf = 0.0;
@@ -480,10 +494,11 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
         if (rinf < CT_CODE_EXACT_TOL && n_arrived > 0) out.status = CT_DECODE_EXACT;
         /* an exact code on an ill-conditioned pattern (random H at large n) can
          * leave a visible error: call it what it is */
-        if (out.status == CT_DECODE_EXACT && rinf > CT_CODE_EXACT_LOOSE_TOL) out.status = CT_DECODE_APPROX;
+        if (out.status == CT_DECODE_EXACT && !(rinf <= CT_CODE_EXACT_LOOSE_TOL)) out.status = CT_DECODE_APPROX;
         e = ct_cache_insert_slot(c, cc->mask, h);
         e->status = out.status;
         e->residual = sqrt(r2 / c->k);
+        e->residual_max = rinf;
         e->has_recovered = out.has_recovered;
         e->recovered_fraction = out.has_recovered ? (double)recovered / c->k : (double)nonzero / c->k;
         e->condition = out.condition;
@@ -495,6 +510,7 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
     res->coeffs = e->coeffs;
     res->status = e->status;
     res->residual = e->residual;
+    res->residual_max = e->residual_max;
     res->recovered_fraction = e->recovered_fraction;
     res->recovered = e->has_recovered ? e->recovered : NULL;
     res->n_arrived = e->n_arrived;

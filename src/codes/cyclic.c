@@ -109,6 +109,7 @@ ct_status ct_code_check_cyclic_spec(ct_code *c) {
     c->spec.load = c->s + 1;
     c->spec.messages = 1;
     c->exact = 1;
+    c->exact_rank = c->n - c->s; /* dim null(H): any n - s windows are a basis */
     c->bound_kind = CT_BOUND_EXACT;
     return CT_OK;
 }
