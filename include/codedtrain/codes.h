@@ -36,6 +36,7 @@ typedef enum ct_code_scheme {
     CT_CODE_ALPHA_SUBSET,  /* partial recovery: subset design meeting the bound */
     CT_CODE_ALPHA_CYCLIC,  /* partial recovery: cyclic k = n, m = 1..d */
     CT_CODE_LDGM,          /* low-weight sparse code, peeling decoder */
+    CT_CODE_FREP_MDS,      /* frep groups plus small MDS blocks: exact for every n, d = s+1 */
     CT_CODE_SCHEME_COUNT
 } ct_code_scheme;
 

@@ -10,7 +10,7 @@
 
 static const char *const ct_scheme_names[CT_CODE_SCHEME_COUNT] = {
     "uncoded", "ignore", "frep", "cyclic", "cyclic-mds", "expander",
-    "bgc", "sgc", "erasurehead", "alpha-subset", "alpha-cyclic", "ldgm",
+    "bgc", "sgc", "erasurehead", "alpha-subset", "alpha-cyclic", "ldgm", "frep-mds",
 };
 
 const char *ct_code_scheme_name(ct_code_scheme scheme) {
@@ -24,12 +24,12 @@ ct_status ct_code_scheme_parse(const char *name, ct_code_scheme *out) {
         if (!strcmp(name, ct_scheme_names[i])) { *out = (ct_code_scheme)i; return CT_OK; }
     return CT_FAIL(CT_ERR_INVALID_ARG,
                    "scheme '%s' unknown (one of uncoded, ignore, frep, cyclic, cyclic-mds, expander, "
-                   "bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm)", name);
+                   "bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds)", name);
 }
 
 int ct_code_scheme_is_exact(ct_code_scheme scheme) {
     return scheme == CT_CODE_UNCODED || scheme == CT_CODE_FREP || scheme == CT_CODE_CYCLIC ||
-           scheme == CT_CODE_CYCLIC_MDS;
+           scheme == CT_CODE_CYCLIC_MDS || scheme == CT_CODE_FREP_MDS;
 }
 
 typedef ct_status (*ct_build_fn)(ct_code *);
@@ -47,6 +47,7 @@ static ct_build_fn ct_builder(ct_code_scheme s) {
     case CT_CODE_ALPHA_SUBSET: return ct_code_build_alpha_subset;
     case CT_CODE_ALPHA_CYCLIC: return ct_code_build_alpha_cyclic;
     case CT_CODE_LDGM: return ct_code_build_ldgm;
+    case CT_CODE_FREP_MDS: return ct_code_build_frep_mds;
     default: return NULL;
     }
 }

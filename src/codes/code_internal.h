@@ -136,6 +136,7 @@ ct_status ct_code_build_expander(ct_code *c);     /* expander.c */
 ct_status ct_code_build_bgc(ct_code *c);          /* bgc.c */
 ct_status ct_code_build_sgc(ct_code *c);          /* sgc.c */
 ct_status ct_code_build_ldgm(ct_code *c);         /* ldgm.c */
+ct_status ct_code_build_frep_mds(ct_code *c);     /* frep_mds.c */
 ct_status ct_code_build_alpha_subset(ct_code *c); /* alpha.c (partial engineer) */
 ct_status ct_code_build_alpha_cyclic(ct_code *c); /* alpha.c (partial engineer) */
 /* decode hooks for the alpha family (set as c->decode by their build hooks) */

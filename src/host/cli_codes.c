@@ -48,7 +48,7 @@ static void codes_usage(FILE *f) {
             "\n"
             "options:\n"
             "  --scheme NAME       uncoded, ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm (default cyclic)\n"
+            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds (default cyclic)\n"
             "  --workers N         workers n (default 8)\n"
             "  --stragglers S      stragglers the code is designed for, 0 <= S < n (default 1;\n"
             "                      0 for uncoded)\n"
@@ -118,7 +118,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             if (ct_code_scheme_parse(v, &o->spec.scheme) != CT_OK)
                 return CT_FAIL(CT_ERR_INVALID_ARG,
                                "--scheme '%s': unknown scheme (one of uncoded, ignore, frep, cyclic, "
-                               "cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm)",
+                               "cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds)",
                                v);
         } else if (!strcmp(a, "--workers")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));

@@ -33,7 +33,7 @@ static void train_usage(FILE *f) {
             "coded training (n workers):\n"
             "  --workers N           logical workers (default 1)\n"
             "  --code NAME           uncoded (default), ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm (codedtrain codes --help)\n"
+            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds (codedtrain codes --help)\n"
             "  --stragglers S        stragglers the code tolerates\n"
             "  --load D              partitions per worker (approximate / partial codes)\n"
             "  --messages M          messages per worker (partial-recovery codes)\n"
