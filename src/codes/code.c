@@ -288,7 +288,7 @@ static ct_status ct_code_validate(const ct_code_spec *sp) {
         return CT_FAIL(CT_ERR_INVALID_ARG, "%s: ldgm weight w=%d must satisfy 1 <= w <= n=%d (0 = default)",
                        name, sp->ldgm_weight, n);
     if (sp->wait_count < 0 || sp->wait_count > n)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: wait count %d must satisfy 1 <= wait <= n=%d (0 = n - s)",
+        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: wait count %d must satisfy 0 <= wait <= n=%d (0 = n - s)",
                        name, sp->wait_count, n);
     if ((int)sp->decoder < 0 || sp->decoder > CT_DECODER_OPTIMAL)
         return CT_FAIL(CT_ERR_INVALID_ARG, "%s: decoder=%d is not default/fixed/optimal", name, (int)sp->decoder);

@@ -13,6 +13,7 @@
 #include "codedtrain/rng.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/code_label.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
 
@@ -22,7 +23,8 @@
 #define CODES_PRINT_MAX_WORKERS 16
 #define CODES_PRINT_MAX_PARTITIONS 24
 /* Decode timing: samples per measurement and calls per cached sample (one
- * cached call is ~100 ns, below the clock's useful resolution). */
+ * cached call is ~100 ns, below the clock's useful resolution); the cold
+ * samples stop after CODES_TIMING_COLD_BUDGET_S or 5% of --budget. */
 #define CODES_TIMING_COLD_SAMPLES 101
 #define CODES_TIMING_CACHED_SAMPLES 101
 #define CODES_TIMING_CACHED_BATCH 64
@@ -39,8 +41,19 @@ static void codes_usage(FILE *f) {
             "(whole workers, all their messages missing) of the worst and mean decoding residual\n"
             "||a^T B_F - 1|| / sqrt(k) and recovered fraction. The table is exhaustive over every\n"
             "straggler set when n <= %d (or when a row has at most --trials sets) and Monte Carlo\n"
-            "with --trials random sets otherwise. Also the worst condition number of the systems\n"
-            "solved and the decode time per call, cold (cache cleared) and cached.\n"
+            "with --trials random sets otherwise; arrivals come in a random order and the decode\n"
+            "uses what the scheme's stop rule keeps (exact codes: the first decodable set; ignore:\n"
+            "the first n - s; erasurehead: --wait-count). Also the worst condition number of the\n"
+            "systems solved and the decode time per call, cold (cache cleared) and cached.\n"
+            "\n"
+            "The label is measured: a code is called exact only when every straggler set of size\n"
+            "<= S that was tested decodes with max |a^T B_F - 1| <= 1e-4 (float32 coefficients, the\n"
+            "runtime's decoder): every set when they fit the budget, else contiguous runs, a climb\n"
+            "towards worse conditioning and random sets; otherwise \"approximate at this n\" with the\n"
+            "worst residual, condition number and straggler set found.\n"
+            "\n"
+            "Work is sized by --budget (default 10 s): about half for the label, the rest for the\n"
+            "table (fewer sets per row, or fewer rows, at large n; the counts are printed).\n"
             "\n"
             "With --bound: the partial-recovery lower bound on the normalised computation load\n"
             "for (n, s, alpha) and, for alpha-subset, alpha-cyclic with m = 1 and alpha-cyclic\n"
@@ -59,8 +72,13 @@ static void codes_usage(FILE *f) {
             "  --decoder NAME      default, fixed or optimal (expander, bgc, ldgm)\n"
             "  --straggle-prob P   sgc: straggling probability p < 1 (default S/n)\n"
             "  --ldgm-weight W     ldgm: units per worker (default: load, else 3)\n"
-            "  --wait-count W      erasurehead: arrivals after which it stops (default n - S)\n"
+            "  --wait-count W      erasurehead: arrivals after which it stops (0 or default: n - S)\n"
             "  --trials T          random straggler sets per row beyond n = %d (default 2000)\n"
+            "  --budget S          seconds of decoding to aim for (default 10; 0 = no limit, every\n"
+            "                      row gets its --trials sets and the label up to --label-sets)\n"
+            "  --label-sets N      most straggler sets the label tests (default 20000)\n"
+            "  --layout            --json: include every worker's partitions and encoding at any n\n"
+            "                      (default only for n <= %d; large n makes large output)\n"
             "  --max-stragglers K  last row of the table (default n - 1)\n"
             "  --bound             print the partial-recovery bound instead (needs --alpha)\n"
             "  --json              print one JSON object instead of text\n"
@@ -71,7 +89,7 @@ static void codes_usage(FILE *f) {
             "  codedtrain codes --scheme alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
             "  codedtrain codes --scheme cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
-            CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS);
+            CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS, CODES_PRINT_MAX_WORKERS);
 }
 
 typedef struct codes_options {
@@ -80,6 +98,9 @@ typedef struct codes_options {
     int max_stragglers; /* -1: n - 1 */
     int bound;
     int json;
+    int layout;       /* --json: workers array at any n */
+    double budget_s;  /* 0: no limit */
+    long label_sets;
 } codes_options;
 
 static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
@@ -105,7 +126,9 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
     o->spec.stragglers = 1;
     o->trials = 2000;
     o->max_stragglers = -1;
-    o->bound = o->json = 0;
+    o->bound = o->json = o->layout = 0;
+    o->budget_s = 10.0;
+    o->label_sets = 20000;
     *help = 0;
     int stragglers_given = 0;
     for (int i = 1; i < argc; i++) {
@@ -113,6 +136,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--bound")) { o->bound = 1; continue; }
+        if (!strcmp(a, "--layout")) { o->layout = 1; continue; }
         if (!strcmp(a, "--scheme")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             if (ct_code_scheme_parse(v, &o->spec.scheme) != CT_OK)
@@ -150,10 +174,18 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.ldgm_weight));
         } else if (!strcmp(a, "--wait-count")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
-            CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.wait_count));
+            CT_TRY(ct_arg_int(a, v, 0, 4096, &o->spec.wait_count)); /* 0 = n - s, as the library */
         } else if (!strcmp(a, "--trials")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 1, 100000000, &o->trials));
+        } else if (!strcmp(a, "--budget")) {
+            CT_TRY(ct_arg_value(argc, argv, &i, &v));
+            CT_TRY(ct_arg_double(a, v, 0.0, 1e7, &o->budget_s));
+        } else if (!strcmp(a, "--label-sets")) {
+            CT_TRY(ct_arg_value(argc, argv, &i, &v));
+            int sets = 0;
+            CT_TRY(ct_arg_int(a, v, 1, 100000000, &sets));
+            o->label_sets = sets;
         } else if (!strcmp(a, "--max-stragglers")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 0, 4095, &o->max_stragglers));
@@ -281,9 +313,29 @@ static void build_arrivals(const ct_code *code, const unsigned char *is_straggle
         if (!is_straggler[i]) ct_code_mask_add_worker(code, i, mask);
 }
 
+/* What the master would decode from: the non-stragglers arrive in a random
+ * order and it stops at the scheme's rule (ct_code_decodable: exact codes at
+ * the first decodable set, ignore after n - s, erasurehead after
+ * --wait-count), or when everyone has arrived. */
+static void stop_rule_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask, ct_rng *rng,
+                               int *order) {
+    int n = ct_code_n_workers(code), live = 0;
+    memset(mask, 0, (size_t)ct_code_mask_words(code) * sizeof(uint64_t));
+    for (int i = 0; i < n; i++)
+        if (!is_straggler[i]) order[live++] = i;
+    for (int t = live - 1; t > 0; t--) {
+        int u = (int)ct_rng_below(rng, (uint64_t)(t + 1));
+        int tmp = order[t]; order[t] = order[u]; order[u] = tmp;
+    }
+    for (int t = 0; t < live; t++) {
+        ct_code_mask_add_worker(code, order[t], mask);
+        if (ct_code_decodable(code, mask)) break;
+    }
+}
+
 static ct_status decode_one_set(ct_code *code, const unsigned char *is_straggler, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally) {
-    build_arrivals(code, is_straggler, mask);
+                                straggler_row *row, decode_tally *tally, ct_rng *rng, int *order) {
+    stop_rule_arrivals(code, is_straggler, mask, rng, order);
     ct_decode_result res;
     CT_TRY(ct_code_decode(code, mask, &res));
     row->sets++;
@@ -308,13 +360,13 @@ static double count_sets(int n, int K) {
 
 /* Every K-subset in lexicographic order (index array `pick`). */
 static ct_status enumerate_sets(ct_code *code, int K, unsigned char *is_straggler, int *pick, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally) {
+                                straggler_row *row, decode_tally *tally, ct_rng *rng, int *order) {
     int n = ct_code_n_workers(code);
     for (int t = 0; t < K; t++) pick[t] = t;
     for (;;) {
         memset(is_straggler, 0, (size_t)n);
         for (int t = 0; t < K; t++) is_straggler[pick[t]] = 1;
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally));
+        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally, rng, order));
         int t = K - 1;
         while (t >= 0 && pick[t] == n - K + t) t--;
         if (t < 0) return CT_OK;
@@ -324,10 +376,10 @@ static ct_status enumerate_sets(ct_code *code, int K, unsigned char *is_straggle
 }
 
 /* `trials` uniformly random K-subsets (partial Fisher-Yates). */
-static ct_status sample_sets(ct_code *code, int K, int trials, ct_rng *rng, unsigned char *is_straggler,
-                             int *perm, uint64_t *mask, straggler_row *row, decode_tally *tally) {
+static ct_status sample_sets(ct_code *code, int K, long trials, ct_rng *rng, unsigned char *is_straggler,
+                             int *perm, uint64_t *mask, straggler_row *row, decode_tally *tally, int *order) {
     int n = ct_code_n_workers(code);
-    for (int trial = 0; trial < trials; trial++) {
+    for (long trial = 0; trial < trials; trial++) {
         for (int i = 0; i < n; i++) perm[i] = i;
         memset(is_straggler, 0, (size_t)n);
         for (int t = 0; t < K; t++) {
@@ -335,29 +387,21 @@ static ct_status sample_sets(ct_code *code, int K, int trials, ct_rng *rng, unsi
             int tmp = perm[t]; perm[t] = perm[u]; perm[u] = tmp;
             is_straggler[perm[t]] = 1;
         }
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally));
+        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally, rng, order));
     }
     return CT_OK;
 }
 
-/* Decodes the table needs: every set where exhaustive, --trials otherwise. */
-static double table_decodes(int n, int n_rows, int trials) {
-    double total = 0.0;
-    for (int K = 0; K < n_rows; K++) {
-        double sets = count_sets(n, K);
-        total += n <= CODES_EXHAUSTIVE_MAX_WORKERS || sets <= trials ? sets : trials;
-    }
-    return total;
-}
-
-static ct_status build_table(ct_code *code, const codes_options *o, straggler_row *rows, int n_rows,
+/* Sets for row K: every set when n is small or they fit the per-row share,
+ * else a sample of `share` (<= --trials). */
+static ct_status build_table(ct_code *code, const codes_options *o, straggler_row *rows, int n_rows, long share,
                              decode_tally *tally) {
     int n = ct_code_n_workers(code), k = ct_code_n_partitions(code);
     unsigned char *is_straggler = malloc((size_t)n);
-    int *scratch = malloc((size_t)n * sizeof(int));
+    int *scratch = malloc((size_t)n * sizeof(int)), *order = malloc((size_t)n * sizeof(int));
     uint64_t *mask = malloc((size_t)ct_code_mask_words(code) * sizeof(uint64_t));
     ct_status st = CT_OK;
-    if (!is_straggler || !scratch || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
+    if (!is_straggler || !scratch || !order || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
     ct_rng rng;
     ct_rng_seed(&rng, o->spec.seed ^ 0x5eedc0de5ull);
     for (int K = 0; K < n_rows && st == CT_OK; K++) {
@@ -367,12 +411,14 @@ static ct_status build_table(ct_code *code, const codes_options *o, straggler_ro
         row->worst_recovered = 1.0;
         double bound = ct_code_residual_bound(code, K);
         row->residual_bound = bound >= 0 ? bound / sqrt((double)k) : -1.0;
-        row->exhaustive = n <= CODES_EXHAUSTIVE_MAX_WORKERS || count_sets(n, K) <= (double)o->trials;
-        if (row->exhaustive) st = enumerate_sets(code, K, is_straggler, scratch, mask, row, tally);
-        else st = sample_sets(code, K, o->trials, &rng, is_straggler, scratch, mask, row, tally);
+        double sets = count_sets(n, K);
+        row->exhaustive = n <= CODES_EXHAUSTIVE_MAX_WORKERS || sets <= (double)share;
+        if (row->exhaustive) st = enumerate_sets(code, K, is_straggler, scratch, mask, row, tally, &rng, order);
+        else st = sample_sets(code, K, share, &rng, is_straggler, scratch, mask, row, tally, order);
     }
     free(is_straggler);
     free(scratch);
+    free(order);
     free(mask);
     return st;
 }
@@ -393,7 +439,7 @@ static double median_of(double *v, int count) {
 /* Median decode time (microseconds) at the design's s stragglers: cold with
  * the cache cleared before each call (clearing not timed), cached with one
  * pattern repeated. The cache is left cleared. */
-static ct_status time_decodes(ct_code *code, uint64_t seed, double *cold_us, double *cached_us) {
+static ct_status time_decodes(ct_code *code, uint64_t seed, double cold_budget_s, double *cold_us, double *cached_us) {
     int n = ct_code_n_workers(code), s = ct_code_stragglers(code);
     int words = ct_code_mask_words(code);
     double samples[CODES_TIMING_COLD_SAMPLES > CODES_TIMING_CACHED_SAMPLES ? CODES_TIMING_COLD_SAMPLES
@@ -410,7 +456,7 @@ static ct_status time_decodes(ct_code *code, uint64_t seed, double *cold_us, dou
     double started = ct_now_s();
     for (; st == CT_OK && cold < CODES_TIMING_COLD_SAMPLES; cold++) {
         /* a few samples always; more while the budget lasts (big n is slow) */
-        if (cold >= 5 && ct_now_s() - started > CODES_TIMING_COLD_BUDGET_S) break;
+        if (cold >= 1 && ct_now_s() - started > cold_budget_s) break;
         for (int i = 0; i < n; i++) perm[i] = i;
         memset(is_straggler, 0, (size_t)n);
         for (int t = 0; t < s; t++) {
@@ -542,11 +588,14 @@ static void print_layout(const ct_code *code, const code_summary *m) {
 }
 
 static void print_text(const ct_code *code, const code_summary *m, const straggler_row *rows, int n_rows,
-                       const decode_tally *tally, double cold_us, double cached_us) {
+                       const decode_tally *tally, double cold_us, double cached_us, const code_label *label) {
     const ct_code_spec *spec = ct_code_get_spec(code);
     printf("scheme %s: n = %d workers, k = %d partitions, designed for s = %d stragglers (%s)\n",
            ct_code_scheme_name(spec->scheme), m->n, m->k, m->s,
-           ct_code_is_exact(code) ? "exact" : "approximate or partial");
+           code_label_exact(label) ? "exact" : label->by_design ? "approximate at this n" : "approximate or partial");
+    printf("label: ");
+    code_label_print(stdout, code, label);
+    printf("\n");
     if (spec->alpha > 0) printf("alpha (guaranteed recovered fraction at s stragglers): %g\n", spec->alpha);
     printf("computation load: max d = %d, mean d = %.3f partitions per worker (%.3f copies per partition)\n",
            m->max_load, m->mean_load, m->normalised_load);
@@ -579,7 +628,8 @@ static void print_text(const ct_code *code, const code_summary *m, const straggl
 }
 
 static int print_json(const ct_code *code, const code_summary *m, const straggler_row *rows, int n_rows,
-                      const decode_tally *tally, double cold_us, double cached_us, int trials) {
+                      const decode_tally *tally, double cold_us, double cached_us, const codes_options *o,
+                      const code_label *label) {
     const ct_code_spec *spec = ct_code_get_spec(code);
     ct_json j;
     ct_json_begin(&j);
@@ -587,7 +637,8 @@ static int print_json(const ct_code *code, const code_summary *m, const straggle
     ct_json_key_int(&j, "n", m->n);
     ct_json_key_int(&j, "k", m->k);
     ct_json_key_int(&j, "s", m->s);
-    ct_json_key_bool(&j, "exact", ct_code_is_exact(code));
+    ct_json_key_bool(&j, "exact", code_label_exact(label)); /* measured, see "label" */
+    code_label_json(&j, label);
     ct_json_key_int(&j, "load", m->max_load);
     ct_json_key_num(&j, "load_mean", m->mean_load);
     ct_json_key_num(&j, "load_normalised", m->normalised_load);
@@ -601,8 +652,9 @@ static int print_json(const ct_code *code, const code_summary *m, const straggle
     ct_json_key_int(&j, "singular_patterns", tally->singular);
     ct_json_key_num(&j, "decode_cold_us", cold_us);
     ct_json_key_num(&j, "decode_cached_us", cached_us);
-    ct_json_key_int(&j, "trials", trials);
-    if (m->n <= CODES_PRINT_MAX_WORKERS) {
+    ct_json_key_int(&j, "trials", o->trials);
+    ct_json_key_num(&j, "budget_s", o->budget_s);
+    if (m->n <= CODES_PRINT_MAX_WORKERS || o->layout) {
         ct_json_key_begin_array(&j, "workers");
         for (int i = 0; i < m->n; i++) {
             int d = ct_code_load(code, i), msgs = ct_code_messages(code, i);
@@ -674,28 +726,64 @@ int ct_cli_codes(int argc, char **argv) {
     int n_rows = (o.max_stragglers >= 0 ? o.max_stragglers : summary.n - 1) + 1;
     straggler_row *rows = calloc((size_t)n_rows, sizeof *rows);
     decode_tally tally = {0.0, 0};
-    double cold_us = NAN, cached_us = NAN;
+    double cold_us = NAN, cached_us = NAN, started = ct_now_s();
+    double budget = o.budget_s;
+    code_label label;
+    long share = o.trials;
     if (!rows) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory for %d table rows", n_rows);
-    /* time first, on a fresh cache, so the table's decodes do not warm it */
-    if (st == CT_OK) st = time_decodes(code, o.spec.seed, &cold_us, &cached_us);
-    if (st == CT_OK) {
-        /* a slow decoder (big n or k) can make the table long: say so up front */
-        double decodes = table_decodes(summary.n, n_rows, o.trials), expected_s = decodes * cold_us * 1e-6;
-        if (expected_s > 10.0)
-            fprintf(stderr,
-                    "codedtrain codes: note: the table needs %.0f decodes at ~%.0f us each (~%.0f s); "
-                    "--max-stragglers or --trials shortens it\n",
-                    decodes, cold_us, expected_s);
-        st = build_table(code, &o, rows, n_rows, &tally);
+    /* one decode first, abandoned when it alone would take over half the
+     * budget (dense solves at n in the thousands): then answer without one */
+    double probe_s = 0.0;
+    int too_slow = 0;
+    if (st == CT_OK) st = code_label_probe(code, budget * 0.5, &probe_s, &too_slow);
+    if (st == CT_OK && too_slow) {
+        printf(o.json ? "{\"scheme\":\"%s\",\"n\":%d,\"k\":%d,\"s\":%d,\"exact\":false,\"label\":{\"method\":"
+                        "\"not measured\",\"exact_by_design\":%s,\"probe_decode_s_over\":%g},\"rows\":[]}\n"
+                      : "scheme %s: n = %d workers, k = %d partitions, designed for s = %d stragglers\n"
+                        "label: not measured (exact by design: %s): one decode at s stragglers takes over %g s, "
+                        "more than half the budget\n",
+               ct_code_scheme_name(o.spec.scheme), summary.n, summary.k, summary.s,
+               ct_code_is_exact(code) ? "true" : "false", probe_s);
+        fprintf(stderr,
+                "codedtrain codes: one decode of this code (n = %d, s = %d) takes over %g s, so the %g s budget "
+                "measures nothing; --budget S (e.g. --budget 600 --max-stragglers %d) measures the label "
+                "and the table up to K = s\n",
+                summary.n, summary.s, probe_s, budget, summary.s);
+        free(rows);
+        return 0; /* the code stays allocated: the abandoned decode still uses it */
     }
+    /* the label next, on about half the budget */
+    if (st == CT_OK) st = code_label_measure(code, budget * 0.5, o.label_sets, o.spec.seed, &label);
+    /* time next, on a fresh cache, so the table's decodes do not warm it */
+    double cold_budget = budget > 0 ? fmin(CODES_TIMING_COLD_BUDGET_S, 0.05 * budget) : CODES_TIMING_COLD_BUDGET_S;
+    if (st == CT_OK) st = time_decodes(code, o.spec.seed, cold_budget, &cold_us, &cached_us);
+    if (st == CT_OK && budget > 0) {
+        /* the table gets what is left: as many sets per row as fit, at least
+         * one; rows past what fits are dropped (said on stderr) */
+        double left = budget - (ct_now_s() - started), per = fmax(cold_us * 1e-6, 1e-7);
+        double fit = left > 0 ? left / per : 0.0;
+        long per_row = (long)(fit / n_rows);
+        if (per_row < share) share = per_row < 1 ? 1 : per_row;
+        if (fit < n_rows) {
+            int keep = fit >= 1 ? (int)fit : 1;
+            if (keep > n_rows) keep = n_rows;
+            if (keep < n_rows)
+                fprintf(stderr,
+                        "codedtrain codes: note: one decode takes ~%.3g s, so the %g s budget covers table rows "
+                        "K = 0..%d of %d; --budget S or --max-stragglers K sizes it\n",
+                        cold_us * 1e-6, budget, keep - 1, n_rows - 1);
+            n_rows = keep;
+        }
+    }
+    if (st == CT_OK) st = build_table(code, &o, rows, n_rows, share, &tally);
     int rc = 0;
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain codes: %s\n", ct_last_error());
         rc = ct_status_exit_code(st);
     } else if (o.json) {
-        rc = print_json(code, &summary, rows, n_rows, &tally, cold_us, cached_us, o.trials);
+        rc = print_json(code, &summary, rows, n_rows, &tally, cold_us, cached_us, &o, &label);
     } else {
-        print_text(code, &summary, rows, n_rows, &tally, cold_us, cached_us);
+        print_text(code, &summary, rows, n_rows, &tally, cold_us, cached_us, &label);
     }
     free(rows);
     ct_code_destroy(code);
