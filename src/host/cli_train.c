@@ -6,6 +6,7 @@
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/code_label.h"
 #include "host/transport_mpi.h"
 
 static void train_usage(FILE *f) {
@@ -244,6 +245,21 @@ int ct_cli_train(int argc, char **argv) {
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
         return ct_status_exit_code(st);
+    }
+    /* an exact-by-design code that fails a straggler set at this n: say so
+     * before the run (2 s of checking at most) */
+    if (!cfg.uep && cfg.code && ct_mpi_rank() == 0) {
+        ct_code_spec spec = CT_CODE_SPEC_INIT;
+        if (ct_code_scheme_parse(cfg.code, &spec.scheme) == CT_OK) {
+            spec.n_workers = cfg.workers;
+            spec.stragglers = cfg.stragglers;
+            spec.load = cfg.load;
+            spec.messages = cfg.messages;
+            spec.seed = cfg.seed;
+            code_label_warn_train(&spec, 2.0, stderr);
+        } else {
+            ct_error_clear();
+        }
     }
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
