@@ -317,8 +317,8 @@ static void build_arrivals(const ct_code *code, const unsigned char *is_straggle
  * order and it stops at the scheme's rule (ct_code_decodable: exact codes at
  * the first decodable set, ignore after n - s, erasurehead after
  * --wait-count), or when everyone has arrived. */
-static void stop_rule_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask, ct_rng *rng,
-                               int *order) {
+static int stop_rule_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask, ct_rng *rng,
+                              int *order) {
     int n = ct_code_n_workers(code), live = 0;
     memset(mask, 0, (size_t)ct_code_mask_words(code) * sizeof(uint64_t));
     for (int i = 0; i < n; i++)
@@ -329,15 +329,21 @@ static void stop_rule_arrivals(const ct_code *code, const unsigned char *is_stra
     }
     for (int t = 0; t < live; t++) {
         ct_code_mask_add_worker(code, order[t], mask);
-        if (ct_code_decodable(code, mask)) break;
+        if (ct_code_decodable(code, mask)) return t + 1;
     }
+    return live;
 }
 
 static ct_status decode_one_set(ct_code *code, const unsigned char *is_straggler, uint64_t *mask,
                                 straggler_row *row, decode_tally *tally, ct_rng *rng, int *order) {
-    stop_rule_arrivals(code, is_straggler, mask, rng, order);
+    int used = stop_rule_arrivals(code, is_straggler, mask, rng, order);
     ct_decode_result res;
     CT_TRY(ct_code_decode(code, mask, &res));
+    /* the promise for the workers the decode did without (stop rule included) */
+    int missing = ct_code_n_workers(code) - used;
+    double bound = ct_code_residual_bound(code, missing);
+    if (row->sets == 0 || row->residual_bound >= 0)
+        row->residual_bound = bound < 0 ? -1.0 : fmax(row->residual_bound, bound / sqrt((double)ct_code_n_partitions(code)));
     row->sets++;
     row->sum_residual += res.residual;
     row->sum_recovered += res.recovered_fraction;
@@ -396,7 +402,7 @@ static ct_status sample_sets(ct_code *code, int K, long trials, ct_rng *rng, uns
  * else a sample of `share` (<= --trials). */
 static ct_status build_table(ct_code *code, const codes_options *o, straggler_row *rows, int n_rows, long share,
                              decode_tally *tally) {
-    int n = ct_code_n_workers(code), k = ct_code_n_partitions(code);
+    int n = ct_code_n_workers(code);
     unsigned char *is_straggler = malloc((size_t)n);
     int *scratch = malloc((size_t)n * sizeof(int)), *order = malloc((size_t)n * sizeof(int));
     uint64_t *mask = malloc((size_t)ct_code_mask_words(code) * sizeof(uint64_t));
@@ -409,8 +415,6 @@ static ct_status build_table(ct_code *code, const codes_options *o, straggler_ro
         memset(row, 0, sizeof *row);
         row->stragglers = K;
         row->worst_recovered = 1.0;
-        double bound = ct_code_residual_bound(code, K);
-        row->residual_bound = bound >= 0 ? bound / sqrt((double)k) : -1.0;
         double sets = count_sets(n, K);
         row->exhaustive = n <= CODES_EXHAUSTIVE_MAX_WORKERS || sets <= (double)share;
         if (row->exhaustive) st = enumerate_sets(code, K, is_straggler, scratch, mask, row, tally, &rng, order);
