@@ -28,7 +28,7 @@ typedef enum ct_code_scheme {
     CT_CODE_IGNORE,        /* k = n, wait for the fastest n - s, a = n/|F| */
     CT_CODE_FREP,          /* fractional repetition, (s+1) | n */
     CT_CODE_CYCLIC,        /* cyclic repetition, Tandon's random H */
-    CT_CODE_CYCLIC_MDS,    /* cyclic support, well-conditioned real construction */
+    CT_CODE_CYCLIC_MDS,    /* cyclic support, deterministic real Fourier H (docs/schemes.md) */
     CT_CODE_EXPANDER,      /* d-regular bipartite expander, fixed/optimal decode */
     CT_CODE_BGC,           /* Bernoulli(d/n) assignment, optimal decode */
     CT_CODE_SGC,           /* stochastic gradient coding, a = 1/(d(1-p)) */
