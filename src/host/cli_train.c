@@ -248,7 +248,8 @@ int ct_cli_train(int argc, char **argv) {
     }
     /* an exact-by-design code that fails a straggler set at this n: say so
      * before the run (2 s of checking at most) */
-    if (!cfg.uep && cfg.code && ct_mpi_rank() == 0) {
+    /* not under MPI: every rank runs this before MPI init, and it would print once per rank */
+    if (!cfg.uep && cfg.code && cfg.transport != 1) {
         ct_code_spec spec = CT_CODE_SPEC_INIT;
         if (ct_code_scheme_parse(cfg.code, &spec.scheme) == CT_OK) {
             spec.n_workers = cfg.workers;
