@@ -10,24 +10,17 @@
 
 #include "codedtrain/codes.h"
 #include "codedtrain/codes_bound.h"
-#include "codedtrain/rng.h"
 #include "host/args.h"
 #include "host/cli.h"
 #include "host/code_label.h"
+#include "host/codes_table.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
 
-/* Exhaustive over every straggler set up to this many workers (2^16 decodes). */
-#define CODES_EXHAUSTIVE_MAX_WORKERS 16
 /* Print the full encoding matrix B only when it fits a terminal. */
 #define CODES_PRINT_MAX_WORKERS 16
 #define CODES_PRINT_MAX_PARTITIONS 24
-/* Decode timing: samples per measurement and calls per cached sample (one
- * cached call is ~100 ns, below the clock's useful resolution); the cold
- * samples stop after CODES_TIMING_COLD_BUDGET_S or 5% of --budget. */
-#define CODES_TIMING_COLD_SAMPLES 101
-#define CODES_TIMING_CACHED_SAMPLES 101
-#define CODES_TIMING_CACHED_BATCH 64
+/* Cold decode timing stops after this or 5% of --budget. */
 #define CODES_TIMING_COLD_BUDGET_S 1.0
 
 static void codes_usage(FILE *f) {
@@ -88,6 +81,7 @@ static void codes_usage(FILE *f) {
             "  codedtrain codes --scheme expander --workers 16 --stragglers 3 --load 4 --decoder optimal\n"
             "  codedtrain codes --scheme alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
             "  codedtrain codes --scheme cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
+            "  codedtrain codes --scheme frep-mds --workers 100 --stragglers 12 --budget 5\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
             CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS, CODES_PRINT_MAX_WORKERS);
 }
@@ -285,208 +279,6 @@ static int run_bound(const codes_options *o) {
                design.q1, design.r1, design.q2, design.r2, design.k, design.d, design.alpha);
     printf("alpha-cyclic loads are whole windows d (k = n), so they round up to an integer.\n");
     return 0;
-}
-
-/* ----------------------------------------------------- straggler table */
-
-typedef struct straggler_row {
-    int stragglers;
-    long sets;        /* straggler sets decoded */
-    int exhaustive;   /* 1: every set of this size, 0: random sample */
-    double worst_residual, sum_residual;
-    double worst_recovered, sum_recovered;
-    long exact;       /* sets decoded exactly */
-    double worst_condition; /* largest finite condition number in this row (0: no solve) */
-    double residual_bound; /* scheme's promise, normalised like the residual; < 0: none */
-} straggler_row;
-
-typedef struct decode_tally {
-    double worst_condition; /* largest finite condition number met */
-    long singular;          /* solves with an infinite condition number */
-} decode_tally;
-
-/* Arrivals = every message of the workers not in `is_straggler`. */
-static void build_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask) {
-    int n = ct_code_n_workers(code);
-    memset(mask, 0, (size_t)ct_code_mask_words(code) * sizeof(uint64_t));
-    for (int i = 0; i < n; i++)
-        if (!is_straggler[i]) ct_code_mask_add_worker(code, i, mask);
-}
-
-/* What the master would decode from: the non-stragglers arrive in a random
- * order and it stops at the scheme's rule (ct_code_decodable: exact codes at
- * the first decodable set, ignore after n - s, erasurehead after
- * --wait-count), or when everyone has arrived. */
-static int stop_rule_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask, ct_rng *rng,
-                              int *order) {
-    int n = ct_code_n_workers(code), live = 0;
-    memset(mask, 0, (size_t)ct_code_mask_words(code) * sizeof(uint64_t));
-    for (int i = 0; i < n; i++)
-        if (!is_straggler[i]) order[live++] = i;
-    for (int t = live - 1; t > 0; t--) {
-        int u = (int)ct_rng_below(rng, (uint64_t)(t + 1));
-        int tmp = order[t]; order[t] = order[u]; order[u] = tmp;
-    }
-    for (int t = 0; t < live; t++) {
-        ct_code_mask_add_worker(code, order[t], mask);
-        if (ct_code_decodable(code, mask)) return t + 1;
-    }
-    return live;
-}
-
-static ct_status decode_one_set(ct_code *code, const unsigned char *is_straggler, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally, ct_rng *rng, int *order) {
-    int used = stop_rule_arrivals(code, is_straggler, mask, rng, order);
-    ct_decode_result res;
-    CT_TRY(ct_code_decode(code, mask, &res));
-    /* the promise for the workers the decode did without (stop rule included) */
-    int missing = ct_code_n_workers(code) - used;
-    double bound = ct_code_residual_bound(code, missing);
-    if (row->sets == 0 || row->residual_bound >= 0)
-        row->residual_bound = bound < 0 ? -1.0 : fmax(row->residual_bound, bound / sqrt((double)ct_code_n_partitions(code)));
-    row->sets++;
-    row->sum_residual += res.residual;
-    row->sum_recovered += res.recovered_fraction;
-    if (res.residual > row->worst_residual) row->worst_residual = res.residual;
-    if (res.recovered_fraction < row->worst_recovered) row->worst_recovered = res.recovered_fraction;
-    row->exact += res.status == CT_DECODE_EXACT;
-    if (isinf(res.condition)) tally->singular++;
-    else if (res.condition > tally->worst_condition) tally->worst_condition = res.condition;
-    if (isfinite(res.condition) && res.condition > row->worst_condition) row->worst_condition = res.condition;
-    return CT_OK;
-}
-
-/* C(n, K) as a double, saturating far beyond any trial count. */
-static double count_sets(int n, int K) {
-    double v = 1.0;
-    if (K > n - K) K = n - K;
-    for (int i = 1; i <= K && v < 1e18; i++) v = v * (n - K + i) / i;
-    return floor(v + 0.5);
-}
-
-/* Every K-subset in lexicographic order (index array `pick`). */
-static ct_status enumerate_sets(ct_code *code, int K, unsigned char *is_straggler, int *pick, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally, ct_rng *rng, int *order) {
-    int n = ct_code_n_workers(code);
-    for (int t = 0; t < K; t++) pick[t] = t;
-    for (;;) {
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < K; t++) is_straggler[pick[t]] = 1;
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally, rng, order));
-        int t = K - 1;
-        while (t >= 0 && pick[t] == n - K + t) t--;
-        if (t < 0) return CT_OK;
-        pick[t]++;
-        for (int u = t + 1; u < K; u++) pick[u] = pick[u - 1] + 1;
-    }
-}
-
-/* `trials` uniformly random K-subsets (partial Fisher-Yates). */
-static ct_status sample_sets(ct_code *code, int K, long trials, ct_rng *rng, unsigned char *is_straggler,
-                             int *perm, uint64_t *mask, straggler_row *row, decode_tally *tally, int *order) {
-    int n = ct_code_n_workers(code);
-    for (long trial = 0; trial < trials; trial++) {
-        for (int i = 0; i < n; i++) perm[i] = i;
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < K; t++) {
-            int u = t + (int)ct_rng_below(rng, (uint64_t)(n - t));
-            int tmp = perm[t]; perm[t] = perm[u]; perm[u] = tmp;
-            is_straggler[perm[t]] = 1;
-        }
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally, rng, order));
-    }
-    return CT_OK;
-}
-
-/* Sets for row K: every set when n is small or they fit the per-row share,
- * else a sample of `share` (<= --trials). */
-static ct_status build_table(ct_code *code, const codes_options *o, straggler_row *rows, int n_rows, long share,
-                             decode_tally *tally) {
-    int n = ct_code_n_workers(code);
-    unsigned char *is_straggler = malloc((size_t)n);
-    int *scratch = malloc((size_t)n * sizeof(int)), *order = malloc((size_t)n * sizeof(int));
-    uint64_t *mask = malloc((size_t)ct_code_mask_words(code) * sizeof(uint64_t));
-    ct_status st = CT_OK;
-    if (!is_straggler || !scratch || !order || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
-    ct_rng rng;
-    ct_rng_seed(&rng, o->spec.seed ^ 0x5eedc0de5ull);
-    for (int K = 0; K < n_rows && st == CT_OK; K++) {
-        straggler_row *row = &rows[K];
-        memset(row, 0, sizeof *row);
-        row->stragglers = K;
-        row->worst_recovered = 1.0;
-        double sets = count_sets(n, K);
-        row->exhaustive = n <= CODES_EXHAUSTIVE_MAX_WORKERS || sets <= (double)share;
-        if (row->exhaustive) st = enumerate_sets(code, K, is_straggler, scratch, mask, row, tally, &rng, order);
-        else st = sample_sets(code, K, share, &rng, is_straggler, scratch, mask, row, tally, order);
-    }
-    free(is_straggler);
-    free(scratch);
-    free(order);
-    free(mask);
-    return st;
-}
-
-/* ------------------------------------------------------------ decode time */
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int count) {
-    if (count <= 0) return NAN;
-    qsort(v, (size_t)count, sizeof *v, compare_doubles);
-    return count % 2 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2]);
-}
-
-/* Median decode time (microseconds) at the design's s stragglers: cold with
- * the cache cleared before each call (clearing not timed), cached with one
- * pattern repeated. The cache is left cleared. */
-static ct_status time_decodes(ct_code *code, uint64_t seed, double cold_budget_s, double *cold_us, double *cached_us) {
-    int n = ct_code_n_workers(code), s = ct_code_stragglers(code);
-    int words = ct_code_mask_words(code);
-    double samples[CODES_TIMING_COLD_SAMPLES > CODES_TIMING_CACHED_SAMPLES ? CODES_TIMING_COLD_SAMPLES
-                                                                            : CODES_TIMING_CACHED_SAMPLES];
-    unsigned char *is_straggler = malloc((size_t)n);
-    int *perm = malloc((size_t)n * sizeof(int));
-    uint64_t *mask = malloc((size_t)words * sizeof(uint64_t));
-    ct_status st = CT_OK;
-    if (!is_straggler || !perm || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
-    ct_rng rng;
-    ct_rng_seed(&rng, seed ^ 0x71e5ull);
-    ct_decode_result res;
-    int cold = 0;
-    double started = ct_now_s();
-    for (; st == CT_OK && cold < CODES_TIMING_COLD_SAMPLES; cold++) {
-        /* a few samples always; more while the budget lasts (big n is slow) */
-        if (cold >= 1 && ct_now_s() - started > cold_budget_s) break;
-        for (int i = 0; i < n; i++) perm[i] = i;
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < s; t++) {
-            int u = t + (int)ct_rng_below(&rng, (uint64_t)(n - t));
-            int tmp = perm[t]; perm[t] = perm[u]; perm[u] = tmp;
-            is_straggler[perm[t]] = 1;
-        }
-        build_arrivals(code, is_straggler, mask);
-        ct_code_cache_clear(code);
-        double t0 = ct_now_s();
-        st = ct_code_decode(code, mask, &res);
-        samples[cold] = (ct_now_s() - t0) * 1e6;
-    }
-    if (st == CT_OK) *cold_us = median_of(samples, cold);
-    if (st == CT_OK) st = ct_code_decode(code, mask, &res); /* the last pattern, now cached */
-    for (int r = 0; st == CT_OK && r < CODES_TIMING_CACHED_SAMPLES; r++) {
-        double t0 = ct_now_s();
-        for (int c = 0; c < CODES_TIMING_CACHED_BATCH && st == CT_OK; c++) st = ct_code_decode(code, mask, &res);
-        samples[r] = (ct_now_s() - t0) * 1e6 / CODES_TIMING_CACHED_BATCH;
-    }
-    if (st == CT_OK) *cached_us = median_of(samples, CODES_TIMING_CACHED_SAMPLES);
-    ct_code_cache_clear(code);
-    free(is_straggler);
-    free(perm);
-    free(mask);
-    return st;
 }
 
 /* ------------------------------------------------------------------ report */
@@ -760,7 +552,7 @@ int ct_cli_codes(int argc, char **argv) {
     if (st == CT_OK) st = code_label_measure(code, budget * 0.5, o.label_sets, o.spec.seed, &label);
     /* time next, on a fresh cache, so the table's decodes do not warm it */
     double cold_budget = budget > 0 ? fmin(CODES_TIMING_COLD_BUDGET_S, 0.05 * budget) : CODES_TIMING_COLD_BUDGET_S;
-    if (st == CT_OK) st = time_decodes(code, o.spec.seed, cold_budget, &cold_us, &cached_us);
+    if (st == CT_OK) st = codes_time_decodes(code, o.spec.seed, cold_budget, &cold_us, &cached_us);
     if (st == CT_OK && budget > 0) {
         /* the table gets what is left: as many sets per row as fit, at least
          * one; rows past what fits are dropped (said on stderr) */
@@ -779,7 +571,7 @@ int ct_cli_codes(int argc, char **argv) {
             n_rows = keep;
         }
     }
-    if (st == CT_OK) st = build_table(code, &o, rows, n_rows, share, &tally);
+    if (st == CT_OK) st = codes_build_table(code, o.spec.seed, rows, n_rows, share, &tally);
     int rc = 0;
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain codes: %s\n", ct_last_error());
