@@ -87,15 +87,15 @@ typedef struct ct_code ct_code;
 typedef struct ct_decode_result {
     const float *coeffs;          /* one per message slot; 0 for non-arrived slots */
     ct_decode_status status;
-    double residual;              /* ||a^T B_F - 1||_2 / sqrt(k) */
-    double residual_max;          /* max_j |a^T B_F - 1|_j; both residuals use the float32
-                                     coefficients below, as the runtime applies them */
+    double residual;              /* ||a^T B_F - 1||_2 / sqrt(k) (see residual_max) */
     double recovered_fraction;    /* fraction of partitions recovered: exactly recovered
                                      (when `recovered` != NULL), else with nonzero weight */
     const unsigned char *recovered; /* k flags (partial-recovery and peeling schemes), or NULL */
     int n_arrived;                /* arrived message slots */
     double condition;             /* 2-norm condition number of the solved B_F (0: no solve) */
     int cache_hit;                /* 1 when served from the pattern cache */
+    double residual_max;          /* max_j |a^T B_F - 1|_j; both residuals use the float32
+                                     coefficients above, as the runtime applies them */
 } ct_decode_result;
 
 /* ---- schemes ---- */
