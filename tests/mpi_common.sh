@@ -40,15 +40,9 @@ rank_pid() {
     done
     return 1
 }
-# [after LOG ($3) holds a step record, i.e. every rank is past MPI_Init: up to
-# 60 s] wait $2 s, until rank $1 exists, then SIGKILL it; prints its pid. (A rank
-# killed during MPI_Init leaves rank 0 waiting in MPI_Init for good: seen on a
-# loaded 2-core machine with a fixed delay alone.)
+# wait (up to $2 s) until rank $1 exists, then SIGKILL it; prints its pid
 kill_rank_after() {
-    local rank=$1 delay=$2 log="${3:-}" pid="" i
-    if [ -n "$log" ]; then
-        for i in $(seq 1 600); do grep -q '"type":"step"' "$log" 2>/dev/null && break; sleep 0.1; done
-    fi
+    local rank=$1 delay=$2 pid="" i
     sleep "$delay"
     for i in $(seq 1 50); do pid=$(rank_pid "$rank") && break; sleep 0.1; done
     [ -n "$pid" ] || { echo "could not find rank $rank" >&2; return 1; }
