@@ -330,5 +330,5 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
 void ct_worker_cancel(ct_worker *w) {
     if (w->remote) ct_mpi_proxy_cancel(w->remote);
     if (w->nccl) ct_nccl_pair_cancel(w->nccl);
-    else if (w->cancel) *w->cancel = 1;
+    else if (w->cancel) (void)w->be->ops->flag_raise(w->be, w->cancel); /* fails only on a NULL flag */
 }
