@@ -114,6 +114,7 @@ typedef struct ct_train_result {
     long dropped;             /* worker results not used (late, dead or poisoned) */
     double data_dropped;      /* mean fraction of the minibatch's partitions not recovered */
     double bits_uploaded;     /* total bits of worker messages the master received */
+    double mean_unwind_s;     /* real clock: mean wait per step for cancelled workers to return */
 } ct_train_result;
 
 /* Runs the whole training; prints progress to stdout as configured. */

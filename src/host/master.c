@@ -3,6 +3,7 @@
 #include "host/master.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,9 @@
 #include "host/clock.h"
 #include "host/policy.h"
 
-/* how long a step waits for workers cancelled by the previous one to unwind */
-#define CT_CANCEL_GRACE_S 0.2
+/* a cancelled worker in its delay unwinds in microseconds; one that has not
+ * after this long is broken, not slow */
+#define CT_UNWIND_CAP_S 10.0
 
 /* a worker whose results are non-finite this many times in a row is marked dead */
 #define CT_FAULTS_TO_DEAD 3
@@ -299,6 +301,11 @@ static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
     return x - y;
 }
 
+/* modeled compute time of worker i's task, seconds (the straggler's slowdown factor excluded) */
+static double compute_s(const ct_master *m, int i) {
+    return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part;
+}
+
 /* Wait for results on the virtual clock: every task really runs (in parallel,
  * untimed), then arrivals are replayed in order of modeled finishing time.
  * Async: results still pending from earlier steps join the replay at their own
@@ -309,8 +316,7 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
     for (int i = 0; i < m->n; i++) {
         if (m->assigned[i]) {
             const ct_straggle_draw *d = &m->draw[i];
-            double compute_s = 1e-3 * c->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * d->factor;
-            m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s + 1e-3 * d->delay_ms;
+            m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s(m, i) * d->factor + 1e-3 * d->delay_ms;
             m->order[n_order++] = i;
         } else if (m->async && m->pending[i]) {
             m->finish[i] = m->busy_until[i];
@@ -361,12 +367,25 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
     }
     if (!*decodable && isfinite(deadline)) *stop_time = deadline;
     info->n_arrived = n_arr;
-    /* late workers stay busy until their modeled finish; the dead are re-drawn next step */
-    for (int i = 0; i < m->n; i++)
-        if (m->assigned[i] && !m->arrived_flag[i] && isfinite(m->finish[i]) && m->finish[i] > *stop_time) {
+    /* Late workers, as on the real clock (worker.c: compute, then the delay in a
+     * throttle a cancel cuts short; a dead worker waits before computing):
+     * cancelled, a worker is idle at the stop, or at the end of its compute if that
+     * is still running; not cancelled, it is busy until its modeled finish (dead:
+     * for ever); async keeps them running, their codewords count late. */
+    for (int i = 0; i < m->n; i++) {
+        if (!m->assigned[i] || m->arrived_flag[i] || m->finish[i] <= *stop_time) continue;
+        if (m->async) {
+            if (isfinite(m->finish[i])) {
+                m->busy_until[i] = m->finish[i];
+                m->pending[i] = 1;
+            }
+        } else if (c->cancel_late) {
+            const double compute_end = m->draw[i].dead ? m->vnow : m->vnow + compute_s(m, i);
+            m->busy_until[i] = compute_end > *stop_time ? compute_end : *stop_time;
+        } else {
             m->busy_until[i] = m->finish[i];
-            if (m->async) m->pending[i] = 1;
         }
+    }
     return CT_OK;
 }
 
@@ -440,11 +459,21 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
             int fin = 0, ab = 0;
             CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped, or peeled (async) */
-            /* a worker cut short at the end of the last step is only unwinding its
-             * throttle: give it a moment rather than leave it out of this step */
-            for (double t0 = ct_now_s(); !fin && w->cancel && *w->cancel && ct_now_s() - t0 < CT_CANCEL_GRACE_S;) {
-                sleep_us(50);
-                CT_TRY(ct_worker_poll(w, &fin, &ab));
+            /* cancelled at the end of the last step while serving its delay: it is
+             * returning now, so it takes part (the virtual clock's "idle at the
+             * stop"); one still computing sits this step out on both clocks */
+            int tail = 0;
+            if (!fin && w->cancel && *w->cancel) CT_TRY(ct_worker_in_tail(w, &tail));
+            if (tail) {
+                const double u0 = ct_now_s();
+                while (!fin) {
+                    if (ct_now_s() - u0 > CT_UNWIND_CAP_S)
+                        return CT_FAIL(CT_ERR_INTERNAL, "worker %d: still running %g s after its delay was cancelled", i,
+                                       CT_UNWIND_CAP_S);
+                    sched_yield();
+                    CT_TRY(ct_worker_poll(w, &fin, &ab));
+                }
+                info->unwind_s += ct_now_s() - u0;
             }
             if (fin && !ab && m->async) {
                 int ok = 0, used = 0;

@@ -19,6 +19,7 @@
 typedef struct ct_step_info {
     double step_s;           /* duration of the step on the run's clock */
     double wait_s;           /* of which: waiting for worker results */
+    double unwind_s;         /* real clock: waiting at the start for workers cancelled in their delay to return */
     int n_arrived;           /* workers whose results were used */
     int arrived[4096];       /* their ids, in arrival order (first n_arrived) */
     double residual;         /* decode residual ||a^T B_F - 1|| / sqrt(k) */

@@ -34,6 +34,8 @@ typedef struct trainer {
     FILE *log;
     ct_norm norm;                    /* train-set statistics the inputs were normalised with */
     float *hparams, *hmom;           /* host staging for checkpoints */
+    double unwind_sum;               /* real clock: time spent waiting for cancelled workers (this process) */
+    long unwind_steps;
 } trainer;
 
 /* Where the loop stands after a step: the position of the next step and the
@@ -127,6 +129,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     ct_json_key_int(&j, "epoch", epoch);
     ct_json_key_num(&j, "time_s", time_s);
     ct_json_key_num(&j, "wait_s", info->wait_s);
+    if (t->cfg->clock == CT_CLOCK_REAL) ct_json_key_num(&j, "unwind_s", info->unwind_s);
     ct_json_key_begin_array(&j, "arrived");
     for (int i = 0; i < info->n_arrived; i++) ct_json_array_int(&j, info->arrived[i]);
     ct_json_end_array(&j);
@@ -303,6 +306,8 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             }
             train_time += virt ? info.step_s : ct_now_s() - w0;
             wait_sum += info.wait_s;
+            t->unwind_sum += info.unwind_s;
+            t->unwind_steps++;
             lost_sum += 1.0 - (info.skipped ? 0.0 : info.recovered);
             dropped += info.dropped;
             bits += info.bits_up;
@@ -367,6 +372,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->samples_per_s = train_time > 0 ? (double)steps * b / train_time : 0;
     res->mean_wait_s = steps ? wait_sum / steps : 0;
     res->mean_step_s = steps ? train_time / steps : 0;
+    res->mean_unwind_s = t->unwind_steps ? t->unwind_sum / t->unwind_steps : 0;
     res->dropped = dropped;
     res->data_dropped = steps ? lost_sum / steps : 0;
     res->bits_uploaded = bits;
@@ -434,6 +440,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_str(&j, "straggle", cfg->straggle ? cfg->straggle : "none");
         ct_json_key_num(&j, "mean_wait_s", res->mean_wait_s);
         ct_json_key_num(&j, "mean_step_s", res->mean_step_s);
+        if (cfg->clock == CT_CLOCK_REAL) ct_json_key_num(&j, "mean_unwind_s", res->mean_unwind_s);
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);

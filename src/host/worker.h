@@ -67,6 +67,7 @@ typedef struct ct_worker {
     float *hx, *hw, *hloss; /* host staging */
     int32_t *hy;
     ct_event *done_ev;
+    ct_event *computed_ev;  /* recorded when the task's compute is done, before its delay */
     volatile int *cancel;   /* host-visible flag the throttle watches */
     const ct_dataset *data; /* training set (host, shared read-only) */
     /* task hand-off */
@@ -79,6 +80,7 @@ typedef struct ct_worker {
     ct_worker_state state;        /* master's view */
     long task_step;               /* step of the task last submitted (master's view) */
     _Atomic long finished_step;   /* set by the worker thread when the task is enqueued/computed */
+    _Atomic long computed_step;   /* set once computed_ev is recorded: only the delay is left */
     _Atomic int abandoned;        /* the task was cancelled before computing */
     float msg_loss[CT_WORKER_MAX_MSGS]; /* coded loss of each message (host) */
     double compute_ms;            /* measured compute time of the last task (CPU) */
@@ -113,5 +115,9 @@ ct_status ct_worker_submit(ct_worker *w, const ct_task *task);
 ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned);
 /* Ask a running task to stop its throttle early (the master no longer needs it). */
 void ct_worker_cancel(ct_worker *w);
+/* 1 when the running task has finished computing and is only serving its
+ * straggler delay: cancelled, it finishes at once (0 for remote workers:
+ * their phase is not visible here). */
+ct_status ct_worker_in_tail(ct_worker *w, int *in_tail);
 
 #endif
