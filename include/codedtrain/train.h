@@ -115,6 +115,12 @@ typedef struct ct_train_result {
     double data_dropped;      /* mean fraction of the minibatch's partitions not recovered */
     double bits_uploaded;     /* total bits of worker messages the master received */
     double mean_unwind_s;     /* real clock: mean wait per step for cancelled workers to return */
+    /* The ideal master's step time (src/host/step_bound.h; NAN when the policy has none):
+     * expected over the straggler model, and averaged over this run's own draws */
+    double bound_step_s, ideal_step_s;
+    double efficiency;            /* bound_step_s / mean_step_s */
+    double efficiency_same_draws; /* ideal_step_s / mean_step_s */
+    char bound_method[160];       /* how bound_step_s was computed */
 } ct_train_result;
 
 /* Runs the whole training; prints progress to stdout as configured. */

@@ -14,6 +14,7 @@
 #include "host/args.h"
 #include "host/cli.h"
 #include "host/clock.h"
+#include "host/cli_step_bound.h"
 #include "host/jsonl.h"
 
 /* Exhaustive over every straggler set up to this many workers (2^16 decodes). */
@@ -72,6 +73,8 @@ static void codes_usage(FILE *f) {
             "  codedtrain codes --scheme cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
             CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS);
+    fprintf(f, "\nthe step-time bound (e.g. codedtrain codes --scheme frep --workers 16 --stragglers 3 "
+               "--straggle shifted-exp:0,8 --batch 256):\n%s", ct_cli_step_bound_usage());
 }
 
 typedef struct codes_options {
@@ -80,6 +83,7 @@ typedef struct codes_options {
     int max_stragglers; /* -1: n - 1 */
     int bound;
     int json;
+    ct_cli_step_bound_opts step; /* --straggle: the step-time bound instead of the table */
 } codes_options;
 
 static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
@@ -106,6 +110,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
     o->trials = 2000;
     o->max_stragglers = -1;
     o->bound = o->json = 0;
+    o->step = (ct_cli_step_bound_opts)CT_CLI_STEP_BOUND_OPTS_INIT;
     *help = 0;
     int stragglers_given = 0;
     for (int i = 1; i < argc; i++) {
@@ -158,7 +163,9 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 0, 4095, &o->max_stragglers));
         } else {
-            return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain codes --help)", a);
+            int matched = 0;
+            CT_TRY(ct_cli_step_bound_flag(argc, argv, &i, &o->step, &matched));
+            if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain codes --help)", a);
         }
     }
     int n = o->spec.n_workers;
@@ -663,6 +670,7 @@ int ct_cli_codes(int argc, char **argv) {
         return ct_status_exit_code(st);
     }
     if (o.bound) return run_bound(&o);
+    if (o.step.straggle) return ct_cli_step_bound_print(&o.spec, &o.step, o.json);
 
     ct_code *code = NULL;
     st = ct_code_create(&o.spec, &code);

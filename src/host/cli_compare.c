@@ -2,6 +2,7 @@
  * several codes; a side-by-side table, a CSV of accuracy against time, and a
  * PNG plot drawn by gnuplot. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static void compare_usage(FILE *f) {
             "\n"
             "Trains the same model with the same seed and straggler model once per code and\n"
             "prints a table: time to target accuracy, final accuracy, mean step time, mean\n"
-            "wait for results, and the fraction of data dropped. Writes DIR/compare.csv\n"
+            "wait for results, the fraction of data dropped, the ideal master's expected\n"
+            "step time (bound_step_s) and bound / mean step (efficiency). Writes DIR/compare.csv\n"
             "(test accuracy against time, one row per code and epoch), DIR/<code>.jsonl\n"
             "(each run's log) and DIR/compare.png (gnuplot, when installed).\n"
             "\n"
@@ -180,6 +182,15 @@ int ct_cli_compare(int argc, char **argv) {
             ct_json_key_num(&j, "final_test_acc", x->final_test_acc);
             ct_json_key_num(&j, "mean_step_s", x->mean_step_s);
             ct_json_key_num(&j, "mean_wait_s", x->mean_wait_s);
+            if (isfinite(x->bound_step_s)) {
+                ct_json_key_num(&j, "bound_step_s", x->bound_step_s);
+                ct_json_key_num(&j, "ideal_step_s", x->ideal_step_s);
+                ct_json_key_num(&j, "efficiency", x->efficiency);
+                ct_json_key_num(&j, "efficiency_same_draws", x->efficiency_same_draws);
+            } else {
+                ct_json_key_null(&j, "bound_step_s");
+                ct_json_key_null(&j, "efficiency");
+            }
             ct_json_key_num(&j, "data_dropped", x->data_dropped);
             ct_json_key_int(&j, "results_dropped", x->dropped);
             ct_json_key_int(&j, "steps", x->steps);
@@ -190,15 +201,15 @@ int ct_cli_compare(int argc, char **argv) {
         }
         printf("]\n");
     } else {
-        printf("\n%-14s %16s %14s %13s %13s %12s\n", "code", "time_to_target", "final_acc", "mean_step_s", "mean_wait_s",
-               "data_dropped");
+        printf("\n%-14s %16s %14s %13s %13s %12s %13s %10s\n", "code", "time_to_target", "final_acc", "mean_step_s",
+               "mean_wait_s", "data_dropped", "bound_step_s", "efficiency");
         for (int r = 0; r < n_rows; r++) {
             const ct_train_result *x = &rows[r].res;
             char ttt[32];
             if (x->time_to_target_s >= 0) snprintf(ttt, sizeof ttt, "%.2fs", x->time_to_target_s);
             else snprintf(ttt, sizeof ttt, "not reached");
-            printf("%-14s %16s %14.4f %13.5f %13.5f %12.3f\n", rows[r].code, ttt, x->final_test_acc, x->mean_step_s,
-                   x->mean_wait_s, x->data_dropped);
+            printf("%-14s %16s %14.4f %13.5f %13.5f %12.3f %13.5f %10.3f\n", rows[r].code, ttt, x->final_test_acc,
+                   x->mean_step_s, x->mean_wait_s, x->data_dropped, x->bound_step_s, x->efficiency);
         }
         printf("\nwrote %s/compare.csv, %s/compare.png and one log per code\n", out_dir, out_dir);
     }

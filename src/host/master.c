@@ -14,6 +14,7 @@
 #include "host/checkpoint.h"
 #include "host/clock.h"
 #include "host/policy.h"
+#include "host/step_bound.h"
 
 /* a cancelled worker in its delay unwinds in microseconds; one that has not
  * after this long is broken, not slow */
@@ -69,6 +70,16 @@ int ct_master_steps_per_epoch(const ct_master *m) { return m->steps_per_epoch; }
 int ct_master_batch(const ct_master *m) { return m->batch; }
 const char *ct_master_describe(const ct_master *m) { return m->desc; }
 ct_worker *ct_master_worker(ct_master *m, int i) { return i >= 0 && i < m->n ? m->w[i] : NULL; }
+
+int ct_master_step_bound_config(const ct_master *m, ct_step_bound_config *out) {
+    const ct_policy_kind kind = ct_policy_get_kind(m->policy);
+    /* adaptive k and bandits change who works and how many count; async peels across steps */
+    if (m->async || (kind != CT_POLICY_ALL && kind != CT_POLICY_FASTEST_K)) return 0;
+    *out = (ct_step_bound_config){.code = m->code, .strag = m->strag, .unit_cost_ms = m->cfg->unit_cost_ms,
+                                  .per_part = m->per_part, .deadline_ms = m->cfg->deadline_ms,
+                                  .wait_count = kind == CT_POLICY_FASTEST_K ? ct_policy_wait_count(m->policy, 0) : 0};
+    return 1;
+}
 
 double ct_master_now(const ct_master *m) {
     return m->cfg->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s() - m->t0;

@@ -59,6 +59,10 @@ ct_worker *ct_master_worker(ct_master *m, int i);
 struct ct_checkpoint;
 ct_status ct_master_save_state(const ct_master *m, struct ct_checkpoint *ck);
 ct_status ct_master_restore_state(ct_master *m, const struct ct_checkpoint *ck);
+/* What the step-time bound (host/step_bound.h) needs for this run: 1 and *out,
+ * or 0 when the run's policy has no bound here (adaptive-k, bandits, async). */
+struct ct_step_bound_config;
+int ct_master_step_bound_config(const ct_master *m, struct ct_step_bound_config *out);
 /* the clock's current time in seconds since the run started */
 double ct_master_now(const ct_master *m);
 /* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */

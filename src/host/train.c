@@ -14,6 +14,7 @@
 #include "host/checkpoint.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
+#include "host/step_bound.h"
 #include "host/master.h"
 #include "host/run_common.h"
 #include "host/transport_mpi.h"
@@ -380,6 +381,34 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     return CT_OK;
 }
 
+/* Monte Carlo draws for the expected bound when no closed form exists */
+#define CT_BOUND_TRIALS 20000
+
+/* The ideal master's step time beside the measured one: expected, and on the
+ * run's own draws (steps 0 .. steps-1), and the ratios (efficiency). */
+static ct_status step_bound(const trainer *t, ct_train_result *res) {
+    res->bound_step_s = res->ideal_step_s = res->efficiency = res->efficiency_same_draws = NAN;
+    snprintf(res->bound_method, sizeof res->bound_method, "none: the policy has no bound here");
+    ct_step_bound_config bc;
+    if (!ct_master_step_bound_config(t->master, &bc) || res->steps < 1) return CT_OK;
+    ct_step_bound b;
+    CT_TRY(ct_step_bound_expected(&bc, CT_BOUND_TRIALS, &b));
+    res->bound_step_s = 1e-3 * b.mean_ms;
+    snprintf(res->bound_method, sizeof res->bound_method, "%s", b.method);
+    CT_TRY(ct_step_bound_average(&bc, 0, res->steps, &b));
+    res->ideal_step_s = 1e-3 * b.mean_ms;
+    if (res->mean_step_s > 0) {
+        res->efficiency = res->bound_step_s / res->mean_step_s;
+        res->efficiency_same_draws = res->ideal_step_s / res->mean_step_s;
+    }
+    return CT_OK;
+}
+
+static void json_num_or_null(ct_json *j, const char *key, double v) {
+    if (isfinite(v)) ct_json_key_num(j, key, v);
+    else ct_json_key_null(j, key);
+}
+
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
     if (cfg->uep) return ct_uep_train_run(cfg, res);
@@ -429,6 +458,12 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (!t.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", cfg->log_path);
     }
     if (st == CT_OK) st = run_loop(&t, res);
+    if (st == CT_OK) st = step_bound(&t, res);
+    if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF && isfinite(res->bound_step_s))
+        printf("mean step %.3f ms; ideal master %.3f ms expected (%s), %.3f ms on this run's draws: efficiency %.3f "
+               "(%.3f on its own draws)\n",
+               1e3 * res->mean_step_s, 1e3 * res->bound_step_s, res->bound_method, 1e3 * res->ideal_step_s,
+               res->efficiency, res->efficiency_same_draws);
     if (st == CT_OK && t.log) {
         ct_json j;
         ct_run_record_final(&j, res);
@@ -441,6 +476,12 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_num(&j, "mean_wait_s", res->mean_wait_s);
         ct_json_key_num(&j, "mean_step_s", res->mean_step_s);
         if (cfg->clock == CT_CLOCK_REAL) ct_json_key_num(&j, "mean_unwind_s", res->mean_unwind_s);
+        json_num_or_null(&j, "bound_step_s", res->bound_step_s);
+        ct_json_key_str(&j, "bound_method", res->bound_method);
+        json_num_or_null(&j, "ideal_step_s", res->ideal_step_s);
+        json_num_or_null(&j, "efficiency", res->efficiency);
+        json_num_or_null(&j, "efficiency_same_draws", res->efficiency_same_draws);
+        ct_json_key_num(&j, "unit_cost_ms", cfg->unit_cost_ms);
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);
