@@ -58,6 +58,7 @@ typedef struct ct_train_config {
     int k;                    /* fastest-k: results to wait for; cmab*: workers to assign; adaptive-k: k0 */
     const char *k_schedule;   /* adaptive-k, cmab*: fixed:K, steps:K0@0,K1@T1,..., auto (NULL: from k) */
     double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
+    int unit_cost_auto;       /* 1: measure unit_cost_ms on worker 0's backend before the run */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
     int async;                /* apply each unit as soon as peeling recovers it (ldgm) */

@@ -438,6 +438,13 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         return st;
     }
     if (st == CT_OK) st = setup_device(&t);
+    if (st == CT_OK && cfg->unit_cost_auto) {
+        int samples = 0;
+        st = ct_master_calibrate(t.master, t.params, &resolved.unit_cost_ms, &samples);
+        if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF)
+            printf("--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 7)\n",
+                   resolved.unit_cost_ms, samples);
+    }
     if (st == CT_OK) {
         snprintf(res->device, sizeof res->device, "%s", t.be->ops->describe(t.be));
         if (cfg->progress != CT_PROGRESS_OFF) {
@@ -482,6 +489,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         json_num_or_null(&j, "efficiency", res->efficiency);
         json_num_or_null(&j, "efficiency_same_draws", res->efficiency_same_draws);
         ct_json_key_num(&j, "unit_cost_ms", cfg->unit_cost_ms);
+        if (cfg->unit_cost_auto) ct_json_key_bool(&j, "unit_cost_auto", 1);
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);
