@@ -61,6 +61,8 @@ typedef struct ct_train_config {
     int unit_cost_auto;       /* 1: measure unit_cost_ms on worker 0's backend before the run */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
+    int per_worker_messages;  /* virtual clock: compute every worker's messages even where one
+                                 weighted pass gives the same decoded gradient */
     int async;                /* apply each unit as soon as peeling recovers it (ldgm) */
     int max_staleness;        /* async: late codewords used up to this many steps late */
     int lossy_lsq;            /* async: at the deadline estimate undecoded units by least squares (else zero) */

@@ -51,6 +51,8 @@ static void train_usage(FILE *f) {
             "  --k-schedule S        adaptive-k, cmab: fixed:K, steps:K0@0,K1@T1,..., auto[:K0[,DK[,MIN_STEPS]]]\n"
             "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05); auto:\n"
             "                        measured on worker 0's backend before the run (median of 7 tasks)\n"
+            "  --per-worker-messages virtual clock: run every worker's task even where one weighted\n"
+            "                        backward pass gives the same decoded gradient (the default there)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
             "  --general-path        per-partition gradients + combine even when one message suffices\n"
             "  --async               apply each unit as soon as peeling recovers it, late codewords\n"
@@ -168,6 +170,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--policy")) { VALUE(); c->policy = v; }
     else if (!strcmp(a, "--k")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->k)); }
     else if (!strcmp(a, "--k-schedule")) { VALUE(); c->k_schedule = v; }
+    else if (!strcmp(a, "--per-worker-messages")) c->per_worker_messages = 1;
     else if (!strcmp(a, "--unit-cost-ms")) {
         VALUE();
         c->unit_cost_auto = !strcmp(v, "auto");

@@ -14,7 +14,9 @@
 #include "host/checkpoint.h"
 #include "host/clock.h"
 #include "host/policy.h"
+#include "host/transport_mpi.h"
 #include "host/step_bound.h"
+#include "host/weighted_pass.h"
 
 /* a cancelled worker in its delay unwinds in microseconds; one that has not
  * after this long is broken, not slow */
@@ -57,8 +59,12 @@ struct ct_master {
     const uint32_t **bit_ptrs;
     const float **scale_ptrs;
     float *coefs;
+    int *slots;               /* the message slot of each coefs entry */
     ct_async *async;          /* asynchronous peeling (ldgm --async), else NULL */
     unsigned char *pending;   /* virtual clock, async: a late result not yet replayed */
+    ct_weighted_pass *weighted; /* virtual clock: g_hat as one weighted pass, no worker runs (NULL: per worker) */
+    double *part_w;           /* its per-partition weights (k) */
+    int slice_off;            /* this step: offset of each partition's slice in the permutation */
     char desc[256];
 };
 
@@ -69,6 +75,9 @@ int ct_master_per_part(const ct_master *m) { return m->per_part; }
 int ct_master_steps_per_epoch(const ct_master *m) { return m->steps_per_epoch; }
 int ct_master_batch(const ct_master *m) { return m->batch; }
 const char *ct_master_describe(const ct_master *m) { return m->desc; }
+const char *ct_master_gradient_path(const ct_master *m) {
+    return m->weighted ? "one weighted pass" : "per-worker messages";
+}
 ct_worker *ct_master_worker(ct_master *m, int i) { return i >= 0 && i < m->n ? m->w[i] : NULL; }
 
 int ct_master_step_bound_config(const ct_master *m, ct_step_bound_config *out) {
@@ -205,6 +214,16 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
                                  &m->async);
         if (st == CT_OK && !(m->pending = calloc((size_t)m->n, 1))) st = CT_FAIL(CT_ERR_NOMEM, "master: pending flags");
     }
+    /* One weighted pass is the same gradient as the workers' messages when the
+     * decode is linear in full-precision messages that are all finite: virtual
+     * clock, no compression, no async peeling, no NaN injection (which would
+     * make erasures of results). The workers still exist; they just never run. */
+    if (st == CT_OK && c->clock == CT_CLOCK_VIRTUAL && m->n > 1 && !c->per_worker_messages && !c->compress &&
+        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag)) {
+        st = ct_weighted_pass_create(master_be, spec, train, m->batch, &m->weighted);
+        if (st == CT_OK && !(m->part_w = calloc((size_t)m->k, sizeof *m->part_w)))
+            st = CT_FAIL(CT_ERR_NOMEM, "master: partition weights");
+    }
     if (st == CT_OK) {
         const int n = m->n;
         m->w = calloc((size_t)n, sizeof *m->w);
@@ -221,6 +240,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->draw = calloc((size_t)n, sizeof *m->draw);
         m->ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->ptrs);
         m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
+        m->slots = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->slots);
         m->bit_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->bit_ptrs);
         m->scale_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->scale_ptrs);
         m->idle = calloc((size_t)n, 1);
@@ -230,7 +250,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
             st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
-            !m->order || !m->arrived_flag || !m->fault_streak || !m->marked_dead || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
+            !m->order || !m->arrived_flag || !m->fault_streak || !m->marked_dead || !m->draw || !m->ptrs || !m->coefs || !m->slots || !m->bit_ptrs || !m->scale_ptrs)
             st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
     }
     /* workers: one context each, on the master's kind of device, round-robin over GPUs */
@@ -260,11 +280,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         return st;
     }
     const ct_code_spec *cs = ct_code_get_spec(m->code);
-    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
+    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
              cs->stragglers, m->k, ct_code_max_load(m->code), ct_code_max_messages(m->code),
              ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ", ",
              ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ct_policy_name(m->policy), m->async ? ", asynchronous peeling" : "",
-             c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
+             c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "", m->weighted ? " (decoded as one weighted pass)" : "");
     *out = m;
     return CT_OK;
 }
@@ -287,9 +307,12 @@ void ct_master_destroy(ct_master *m) {
     free(m->draw);
     free(m->ptrs);
     free(m->coefs);
+    free(m->slots);
     free(m->bit_ptrs);
     free(m->scale_ptrs);
     ct_async_destroy(m->async); /* after the workers: its codewords were copied out of theirs */
+    ct_weighted_pass_destroy(m->weighted);
+    free(m->part_w);
     free(m->pending);
     free(m->idle);
     free(m->selected);
@@ -379,13 +402,14 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
         }
     }
     qsort_r(m->order, (size_t)n_order, sizeof(int), cmp_finish_ctx_sort, m->finish);
-    /* run every new task that will ever finish; wait (really) for all of them */
-    for (int r = 0; r < n_order; r++) {
+    /* run every new task that will ever finish; wait (really) for all of them
+     * (none with the weighted pass: the decode computes the gradient itself) */
+    for (int r = 0; r < n_order && !m->weighted; r++) {
         int i = m->order[r];
         if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
     }
-    for (int r = 0; r < n_order; r++) {
+    for (int r = 0; r < n_order && !m->weighted; r++) {
         int i = m->order[r];
         if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         for (;;) {
@@ -411,6 +435,9 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
                 if (stop_rule(m, step, n_arr)) { *decodable = 1; break; }
                 continue;
             }
+        } else if (m->weighted) {
+            ok = 1; /* no faults on this path: every message is finite */
+            CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
         } else {
             CT_TRY(accept_arrival(m, i, &ok));
         }
@@ -505,6 +532,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     }
     memset(m->mask, 0, (size_t)m->words * sizeof(uint64_t));
     memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
+    m->slice_off = step_in_epoch * m->per_part;
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
     if (m->async) CT_TRY(ct_async_begin_step(m->async, step));
@@ -560,6 +588,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
+        if (m->weighted) continue; /* the worker never runs: no replica copy */
         if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU)
             w->params_view = params; /* one inline worker, nothing runs concurrently: no replica copy */
         else
@@ -631,12 +660,25 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             m->bit_ptrs[cnt] = m->w[wi]->bits[l];
             m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
+            m->slots[cnt] = slot;
             loss += (double)a * m->w[wi]->msg_loss[l];
             cnt++;
         }
         info->loss = loss;
         if (cnt == 0) {
             info->skipped = 1;
+        } else if (m->weighted) {
+            /* g_hat = sum_j w_j g_j, w_j = sum_t a_t E_i[l, j] (weighted_pass.h) */
+            memset(m->part_w, 0, (size_t)m->k * sizeof *m->part_w);
+            for (int t = 0; t < cnt; t++) {
+                const int slot = m->slots[t], wi = ct_code_message_worker(m->code, slot);
+                const int l = slot - ct_code_message_index(m->code, wi, 0), d = ct_code_load(m->code, wi);
+                const int *parts = ct_code_partitions(m->code, wi);
+                const float *E = ct_code_encoding(m->code, wi);
+                for (int j = 0; j < d; j++) m->part_w[parts[j]] += (double)m->coefs[t] * E[l * d + j];
+            }
+            CT_TRY(ct_weighted_pass_run(m->weighted, params, m->k, m->part_w, m->perm, m->part_size, m->slice_off,
+                                        m->per_part, 1.0f / (float)m->batch, grad, &info->loss));
         } else if (c->compress) {
             /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */
             CT_TRY(o->fill(m->be, m->P, 0.0f, grad));

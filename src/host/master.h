@@ -69,6 +69,9 @@ int ct_master_step_bound_config(const ct_master *m, struct ct_step_bound_config 
 ct_status ct_master_calibrate(ct_master *m, const float *params, double *unit_cost_ms, int *samples);
 /* the clock's current time in seconds since the run started */
 double ct_master_now(const ct_master *m);
+/* how g_hat is computed: "one weighted pass" (virtual clock, linear decode,
+ * no compression or faults) or "per-worker messages" */
+const char *ct_master_gradient_path(const ct_master *m);
 /* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */
 const char *ct_master_describe(const ct_master *m);
 

@@ -285,3 +285,9 @@ long ct_straggler_period(const ct_straggler *s) {
     }
     return period;
 }
+
+int ct_straggler_poisons(const ct_straggler *s) {
+    for (int i = 0; i < s->count; i++)
+        if (s->models[i].kind == M_NAN) return 1;
+    return 0;
+}

@@ -35,6 +35,8 @@ int ct_straggler_shifted_exp(const ct_straggler *s, double *shift_ms, double *me
 /* 0 when a draw is random; else the period in steps after which the draws repeat
  * (trace: its rows; none, slow, drop, nan: 1) */
 long ct_straggler_period(const ct_straggler *s);
+/* 1 when some draw poisons a worker's messages (nan:I) */
+int ct_straggler_poisons(const ct_straggler *s);
 /* the spec as given (for logs) */
 const char *ct_straggler_spec(const ct_straggler *m);
 

@@ -490,6 +490,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         json_num_or_null(&j, "efficiency_same_draws", res->efficiency_same_draws);
         ct_json_key_num(&j, "unit_cost_ms", cfg->unit_cost_ms);
         if (cfg->unit_cost_auto) ct_json_key_bool(&j, "unit_cost_auto", 1);
+        ct_json_key_str(&j, "gradient_path", ct_master_gradient_path(t.master));
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);
