@@ -255,7 +255,8 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
     }
     /* workers: one context each, on the master's kind of device, round-robin over GPUs */
     const int ngpu = master_be->kind == CT_DEVICE_CUDA ? ct_backend_device_count(CT_DEVICE_CUDA) : 1;
-    for (int i = 0; st == CT_OK && i < m->n; i++) {
+    /* the weighted pass needs no workers: only worker 0, for --unit-cost-ms auto */
+    for (int i = 0; st == CT_OK && i < (m->weighted ? 1 : m->n); i++) {
         ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
         bc.device_index = ngpu > 0 ? i % ngpu : 0;
         bc.threads = m->n == 1 && c->threads > 0 ? c->threads : 1;
@@ -574,6 +575,8 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     for (int i = 0; i < m->n; i++) {
         if (!m->assigned[i]) continue;
         info->assigned++;
+        m->draw[i] = ct_straggler_draw(m->strag, i, step);
+        if (m->weighted) continue; /* the worker never runs: no task, no replica copy */
         ct_worker *w = m->w[i];
         const int d = ct_code_load(m->code, i);
         const int *parts = ct_code_partitions(m->code, i);
@@ -581,14 +584,12 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             const int32_t *src = m->perm + (size_t)parts[j] * m->part_size + (size_t)step_in_epoch * m->per_part;
             memcpy(m->samples[i] + (size_t)j * m->per_part, src, (size_t)m->per_part * sizeof(int32_t));
         }
-        m->draw[i] = ct_straggler_draw(m->strag, i, step);
         ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
                      .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
                      .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path,
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
-        if (m->weighted) continue; /* the worker never runs: no replica copy */
         if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU)
             w->params_view = params; /* one inline worker, nothing runs concurrently: no replica copy */
         else
@@ -656,13 +657,14 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             if (a == 0.0f || !ct_mask_test(m->mask, slot)) continue;
             int wi = ct_code_message_worker(m->code, slot);
             int l = slot - ct_code_message_index(m->code, wi, 0);
-            m->ptrs[cnt] = m->w[wi]->msg[l];
-            m->bit_ptrs[cnt] = m->w[wi]->bits[l];
-            m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
             m->slots[cnt] = slot;
-            loss += (double)a * m->w[wi]->msg_loss[l];
             cnt++;
+            if (m->weighted) continue; /* only worker 0 exists */
+            m->ptrs[cnt - 1] = m->w[wi]->msg[l];
+            m->bit_ptrs[cnt - 1] = m->w[wi]->bits[l];
+            m->scale_ptrs[cnt - 1] = m->w[wi]->scale[l];
+            loss += (double)a * m->w[wi]->msg_loss[l];
         }
         info->loss = loss;
         if (cnt == 0) {
