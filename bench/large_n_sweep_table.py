@@ -10,9 +10,10 @@ rows = []
 for model in ("shifted-exp", "pareto"):
     for n in (16, 64, 256):
         path = os.path.join(out, "%s_n%d.json" % (model, n))
-        if not os.path.exists(path):
-            continue
-        runs = {r["code"]: r for r in json.load(open(path))}
+        try:
+            runs = {r["code"]: r for r in json.load(open(path))}
+        except (OSError, ValueError):
+            continue  # not run (yet)
         base = runs.get("uncoded", {}).get("time_to_target_s")
         for code, r in runs.items():
             t = r.get("time_to_target_s")
@@ -29,13 +30,17 @@ for m, n, c, t, ratio, step, bound, eff, dropped in rows:
     print("| %s | %d | %s | %s | %s | %.3f | %s | %s | %.3f |" % (m, n, c, fmt(t, "%.2f"), fmt(ratio, "%.2f"), 1e3 * step,
           fmt(bound and 1e3 * bound), fmt(eff), dropped))
 codes = sorted({r[2] for r in rows})
-script = ["set terminal pngcairo size 1100,480", "set output '%s/sweep.png'" % out, "set datafile separator ','",
-          "set multiplot layout 1,2", "set logscale x 2", "set xlabel 'workers n'", "set ylabel 'time to 85%% / uncoded'",
-          "set grid", "set key top left font ',9'", "set yrange [0:*]"]
+script = ["set terminal pngcairo size 1100,480", "set output '%s/sweep.png'" % out, "set multiplot layout 1,2",
+          "set logscale x 2", "set xlabel 'workers n'", "set ylabel 'time to 85% / uncoded'", "set grid",
+          "set key top right font ',9'", "set yrange [0:1.1]", "set xrange [12:340]"]
 for model in ("shifted-exp", "pareto"):
+    blocks = []
+    for c in codes:  # one inline data block per code, so each line connects its own points
+        pts = [(r[1], r[4]) for r in rows if r[0] == model and r[2] == c and r[4] is not None]
+        name = "$%s_%s" % (model.replace("-", "_"), c.replace("-", "_"))
+        script.append("%s << EOD\n%s\nEOD" % (name, "\n".join("%d %g" % p for p in pts)))
+        blocks.append("%s using 1:2 with linespoints title '%s'" % (name, c))
     script.append("set title '%s delays, mean 10x a slice' noenhanced" % model)
-    plots = ["'%s/sweep.csv' using (strcol(1) eq '%s' && strcol(3) eq '%s' ? $2 : NaN):5 with linespoints title '%s'"
-             % (out, model, c, c) for c in codes]
-    script.append("plot " + ", ".join(plots))
+    script.append("plot " + ", ".join(blocks))
 script.append("unset multiplot")
 subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=False)
