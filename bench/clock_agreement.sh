@@ -13,24 +13,29 @@
 # SCALE multiplies every delay (default 1): at n = 16 the 16 threads' computes
 # share 2 cores (~1 ms of wall per step), which larger delays make relatively small.
 #
-# usage: [SCALE=K] [STEPS=N] bench/clock_agreement.sh [BUILD_DIR] [OUT_DIR]
+# NS lists the n to run (default "8 16"). Each run takes the bench lock; to hold it
+# once for the whole series run `flock /tmp/ct-bench.lock env CT_BENCH_LOCKED=1 ...`.
+#
+# usage: [SCALE=K] [STEPS=N] [NS="8 16"] bench/clock_agreement.sh [BUILD_DIR] [OUT_DIR]
 set -euo pipefail
 build="${1:-build}"
 out="${2:-bench/results/clock_agreement}"
 scale="${SCALE:-1}"
 steps="${STEPS:-400}"
+lock=(flock /tmp/ct-bench.lock)
+[ "${CT_BENCH_LOCKED:-0}" = 1 ] && lock=()
 mkdir -p "$out"
 codes=uncoded,ignore,frep,cyclic,cyclic-mds,expander,bgc,sgc,erasurehead
 x() { python3 -c "print($1 * $scale)"; }
 models=("shifted-exp:$(x 2),$(x 8)" "pareto:2,$(x 4)" "bimodal:0.2,$(x 24)+shifted-exp:$(x 1),$(x 2)")
 names=(shifted-exp pareto bimodal)
-for n in 8 16; do
+for n in ${NS:-8 16}; do
   s=$(( n == 8 ? 1 : 3 ))
   for i in 0 1 2; do
     for clock in virtual real; do
       dir="$out/n${n}_${names[$i]}_${clock}"
       echo "### n=$n s=$s straggle=${models[$i]} clock=$clock"
-      flock /tmp/ct-bench.lock "$build/codedtrain" compare --codes "$codes" --device cpu \
+      "${lock[@]}" "$build/codedtrain" compare --codes "$codes" --device cpu \
         --dataset synthetic:60000,64,10 --model mlp:64-32-10 --batch 128 --workers $n --stragglers $s \
         --load $((s + 1)) --straggle "${models[$i]}" --clock $clock --unit-cost-ms auto --max-steps $steps \
         --epochs 1 --seed 1 --out "$dir" --json > "$dir.json"
