@@ -50,7 +50,7 @@ static void train_usage(FILE *f) {
             "  --k K                 fastest-k: results to wait for; cmab: workers to assign; adaptive-k: k0\n"
             "  --k-schedule S        adaptive-k, cmab: fixed:K, steps:K0@0,K1@T1,..., auto[:K0[,DK[,MIN_STEPS]]]\n"
             "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05); auto:\n"
-            "                        measured on worker 0's backend before the run (median of 7 tasks)\n"
+            "                        measured on worker 0's backend before the run (median of 15 tasks)\n"
             "  --per-worker-messages virtual clock: run every worker's task even where one weighted\n"
             "                        backward pass gives the same decoded gradient (the default there)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"

@@ -91,7 +91,7 @@ int ct_master_step_bound_config(const ct_master *m, ct_step_bound_config *out) {
 }
 
 /* compute-only tasks timed for --unit-cost-ms auto: one warm-up, then the median */
-#define CT_CALIBRATE_RUNS 7
+#define CT_CALIBRATE_RUNS 15
 
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -126,7 +126,11 @@ ct_status ct_master_calibrate(ct_master *m, const float *params, double *unit_co
             CT_TRY(ct_worker_poll(w, &fin, &ab));
             if (!fin) sched_yield();
         }
-        ms[r] = 1e3 * (ct_now_s() - t0);
+        /* CPU: the worker's own compute time (the thread hand-off, which on a
+         * loaded machine can dwarf a small model's compute, is not the model's
+         * cost); CUDA: wall time to the completion event (compute_ms there is
+         * the host's enqueue time) */
+        ms[r] = w->be->kind == CT_DEVICE_CPU ? w->compute_ms : 1e3 * (ct_now_s() - t0);
     }
     qsort(ms + 1, CT_CALIBRATE_RUNS, sizeof(double), cmp_double); /* ms[0]: the warm-up, dropped */
     *unit_cost_ms = ms[1 + CT_CALIBRATE_RUNS / 2] / nb;

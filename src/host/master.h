@@ -63,8 +63,9 @@ ct_status ct_master_restore_state(ct_master *m, const struct ct_checkpoint *ck);
  * or 0 when the run's policy has no bound here (adaptive-k, bandits, async). */
 struct ct_step_bound_config;
 int ct_master_step_bound_config(const ct_master *m, struct ct_step_bound_config *out);
-/* --unit-cost-ms auto: time worker 0's task (its partitions, no delay) a few
- * times on its own context and return the median per sample, in ms, and the
+/* --unit-cost-ms auto: time worker 0's task (its partitions, no delay) 15
+ * times on its own context (CPU: the compute inside the worker thread; CUDA:
+ * submit to completion) and return the median per sample, in ms, and the
  * samples per task it was measured on. Run before the first step. */
 ct_status ct_master_calibrate(ct_master *m, const float *params, double *unit_cost_ms, int *samples);
 /* the clock's current time in seconds since the run started */

@@ -442,7 +442,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         int samples = 0;
         st = ct_master_calibrate(t.master, t.params, &resolved.unit_cost_ms, &samples);
         if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF)
-            printf("--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 7)\n",
+            printf("--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 15)\n",
                    resolved.unit_cost_ms, samples);
     }
     if (st == CT_OK) {
