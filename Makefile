@@ -5,7 +5,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
 DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
-             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
+             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin pkgconf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)

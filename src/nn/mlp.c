@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codedtrain/rng.h"
+#include "kernels/backend.h"
 
 /* Layer sizes above this are certainly a typo, and keep every size product
  * comfortably inside size_t / int arithmetic. */
