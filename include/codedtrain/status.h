@@ -32,8 +32,9 @@ typedef enum ct_status {
 /* Short fixed name of a status, e.g. "invalid argument". */
 const char *ct_status_str(ct_status s);
 
-/* The message recorded by the last failing call on this thread
- * ("file.c:123: reason"), or "" if none. */
+/* The message recorded by the last failing call on this thread, or "" if none: the
+ * input and the problem in words. With CODEDTRAIN_DEBUG=1 in the environment it starts
+ * with the source location that recorded it ("file.c:123: reason"). */
 const char *ct_last_error(void);
 
 /* Record an error message (printf-style) and return `s`. */

@@ -31,7 +31,7 @@
 
 static void codes_usage(FILE *f) {
     fprintf(f,
-            "usage: codedtrain codes [--scheme NAME] [--workers N] [--stragglers S] [options]\n"
+            "usage: codedtrain codes [--code NAME] [--workers N] [--stragglers S] [options]\n"
             "       codedtrain codes --bound --workers N --stragglers S --alpha A [--json]\n"
             "\n"
             "Builds one gradient code and prints its assignment (partitions per worker) and\n"
@@ -48,8 +48,9 @@ static void codes_usage(FILE *f) {
             "with m = d, the smallest load that recovers an alpha fraction on every s-set.\n"
             "\n"
             "options:\n"
-            "  --scheme NAME       uncoded, ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm (default cyclic)\n"
+            "  --code NAME         uncoded, ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
+            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm (default cyclic);\n"
+            "                      --scheme NAME is the old spelling of the same\n"
             "  --workers N         workers n (default 8)\n"
             "  --stragglers S      stragglers the code is designed for, 0 <= S < n (default 1;\n"
             "                      0 for uncoded)\n"
@@ -67,10 +68,10 @@ static void codes_usage(FILE *f) {
             "  --json              print one JSON object instead of text\n"
             "\n"
             "examples:\n"
-            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n"
-            "  codedtrain codes --scheme expander --workers 16 --stragglers 3 --load 4 --decoder optimal\n"
-            "  codedtrain codes --scheme alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
-            "  codedtrain codes --scheme cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
+            "  codedtrain codes --code cyclic --workers 8 --stragglers 2\n"
+            "  codedtrain codes --code expander --workers 16 --stragglers 3 --load 4 --decoder optimal\n"
+            "  codedtrain codes --code alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
+            "  codedtrain codes --code cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
             CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS);
     fprintf(f, "\nthe step-time bound (e.g. codedtrain codes --scheme frep --workers 16 --stragglers 3 "
@@ -118,13 +119,13 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--bound")) { o->bound = 1; continue; }
-        if (!strcmp(a, "--scheme")) {
+        if (!strcmp(a, "--code") || !strcmp(a, "--scheme")) { /* --code as in train; --scheme: old spelling */
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             if (ct_code_scheme_parse(v, &o->spec.scheme) != CT_OK)
                 return CT_FAIL(CT_ERR_INVALID_ARG,
-                               "--scheme '%s': unknown scheme (one of uncoded, ignore, frep, cyclic, "
+                               "%s '%s': unknown scheme (one of uncoded, ignore, frep, cyclic, "
                                "cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm)",
-                               v);
+                               a, v);
         } else if (!strcmp(a, "--workers")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.n_workers));

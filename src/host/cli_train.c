@@ -81,8 +81,19 @@ static void train_usage(FILE *f) {
             "  --threads T           CPU BLAS threads (default: all cores)\n"
             "  --transport T         local (default), mpi (under mpirun -np WORKERS+1: rank 0 is the master),\n"
             "                        nccl (one process, 2+ GPUs: master on GPU 0, worker i on GPU 1 + i mod (GPUs-1))\n"
-            "  --log FILE            JSON Lines: one record per epoch and a final record\n"
+            "  --log FILE            JSON Lines: the run's whole configuration first, then step, eval and\n"
+            "                        epoch records and a final record\n"
+            "  --config FILE         start from the configuration in FILE (a log: its first record; or a JSON\n"
+            "                        object with the same keys: train's flags without the dashes); flags given\n"
+            "                        here override it. The data must have the checksum the log records unless\n"
+            "                        --data or --dataset is given\n"
             "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
+            "  --trace FILE          Chrome trace-event JSON (Perfetto, chrome://tracing): one track per worker\n"
+            "                        (compute, injected delay, arrival / late / cancelled / dead) and one for\n"
+            "                        the master (wait, decode, update); virtual or wall time as --clock says\n"
+            "  --plot-timeline FILE  PNG (gnuplot): workers against time over the first steps, compute / delay /\n"
+            "                        cut / unused bars and the master's decode instants\n"
+            "  --timeline-steps N    steps the timeline shows (default 12)\n"
             "checkpoints (safetensors: loadable with the Python safetensors library):\n"
             "  --checkpoint FILE     save the model, optimizer and resume state to FILE at the end\n"
             "  --checkpoint-every N  ... and after every N steps (written atomically: a crash keeps the last one)\n"
@@ -91,6 +102,7 @@ static void train_usage(FILE *f) {
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
+            "  codedtrain train --config run.jsonl --log rerun.jsonl        # the same run again\n"
             "  codedtrain train --model mlp:784-512-512-10 --device cpu --threads 2 --epochs 2\n"
             "  codedtrain train --dataset synthetic:20000,64,10 --model mlp:128 --epochs 3\n"
             "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n"
@@ -129,8 +141,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--checkpoint")) { VALUE(); c->checkpoint_path = v; }
     else if (!strcmp(a, "--checkpoint-every")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->checkpoint_every)); }
     else if (!strcmp(a, "--resume")) { VALUE(); c->resume_path = v; }
-    else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); }
-    else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; }
+    /* other data than a --config run's: its checksum no longer applies */
+    else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); c->expect_data_checksum = NULL; }
+    else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; c->expect_data_checksum = NULL; }
     else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
     else if (!strcmp(a, "--batch")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
     else if (!strcmp(a, "--lr")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }
@@ -144,6 +157,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--device")) { VALUE(); CT_TRY(ct_device_kind_parse(v, &c->device)); }
     else if (!strcmp(a, "--threads")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
     else if (!strcmp(a, "--log")) { VALUE(); c->log_path = v; }
+    else if (!strcmp(a, "--trace")) { VALUE(); c->trace_path = v; }
+    else if (!strcmp(a, "--plot-timeline")) { VALUE(); c->timeline_path = v; }
+    else if (!strcmp(a, "--timeline-steps")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 10000, &c->timeline_steps)); }
     else if (!strcmp(a, "--progress")) {
         VALUE();
         if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
@@ -193,17 +209,17 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     }
     else if (!strcmp(a, "--compress")) {
         VALUE();
-        if (!strcmp(v, "none")) c->compress = 0;
-        else if (!strcmp(v, "sign")) c->compress = 1;
-        else if (!strcmp(v, "sign-ef")) c->compress = 2;
-        else if (!strcmp(v, "sign-plain")) c->compress = 3;
+        if (!strcmp(v, "none")) c->compress = CT_COMPRESS_NONE;
+        else if (!strcmp(v, "sign")) c->compress = CT_COMPRESS_SIGN;
+        else if (!strcmp(v, "sign-ef")) c->compress = CT_COMPRESS_SIGN_EF;
+        else if (!strcmp(v, "sign-plain")) c->compress = CT_COMPRESS_SIGN_PLAIN;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign, sign-ef or sign-plain", v);
     }
     else if (!strcmp(a, "--transport")) {
         VALUE();
-        if (!strcmp(v, "local")) c->transport = 0;
-        else if (!strcmp(v, "mpi")) c->transport = 1;
-        else if (!strcmp(v, "nccl")) c->transport = 2;
+        if (!strcmp(v, "local")) c->transport = CT_TRANSPORT_LOCAL;
+        else if (!strcmp(v, "mpi")) c->transport = CT_TRANSPORT_MPI;
+        else if (!strcmp(v, "nccl")) c->transport = CT_TRANSPORT_NCCL;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--transport '%s': expected local, mpi or nccl", v);
     }
     /* UEP-coded backprop (src/host/uep_train.c parses and checks the lists) */
@@ -221,8 +237,8 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--uep-k")) { VALUE(); c->uep_k = v; }
     else if (!strcmp(a, "--uep-paradigm")) {
         VALUE();
-        if (!strcmp(v, "rxc")) c->uep_paradigm = 0;
-        else if (!strcmp(v, "cxr")) c->uep_paradigm = 1;
+        if (!strcmp(v, "rxc")) c->uep_paradigm = CT_UEP_RXC;
+        else if (!strcmp(v, "cxr")) c->uep_paradigm = CT_UEP_CXR;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-paradigm '%s': expected rxc or cxr", v);
     }
     else *matched = 0;
@@ -231,9 +247,14 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     return CT_OK;
 }
 
-static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, int *help) {
-    for (int i = 1; i < argc; i++) {
+static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, ct_config_file *store, int *help) {
+    for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { *help = 1; return CT_OK; }
+    /* the configuration file first, whatever its position: flags override it */
+    const char *config = ct_cli_config_path(argc, argv);
+    if (config) CT_TRY(ct_cli_config_apply(config, c, store));
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config")) { i++; continue; }
         int matched = 0;
         CT_TRY(ct_cli_train_flag(argc, argv, &i, c, &matched));
         if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain train --help)", argv[i]);
@@ -244,17 +265,21 @@ static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, in
 int ct_cli_train(int argc, char **argv) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     int help = 0;
-    ct_status st = parse_train_flags(argc, argv, &cfg, &help);
+    ct_config_file store = {0};
+    ct_status st = parse_train_flags(argc, argv, &cfg, &store, &help);
     if (help) {
+        ct_config_file_free(&store);
         train_usage(stdout);
         return 0;
     }
     if (st != CT_OK) {
+        ct_config_file_free(&store);
         fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
         return ct_status_exit_code(st);
     }
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
+    ct_config_file_free(&store); /* after the run: cfg's strings point into it */
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
         return ct_status_exit_code(st);

@@ -65,6 +65,8 @@ struct ct_master {
     ct_weighted_pass *weighted; /* virtual clock: g_hat as one weighted pass, no worker runs (NULL: per worker) */
     double *part_w;           /* its per-partition weights (k) */
     int slice_off;            /* this step: offset of each partition's slice in the permutation */
+    unsigned char *used;      /* this step: the decode gave worker i a nonzero coefficient */
+    ct_worker_span *spans;    /* this step: what each worker did (traces, timelines) */
     char desc[256];
 };
 
@@ -250,7 +252,9 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->idle = calloc((size_t)n, 1);
         m->selected = calloc((size_t)n, 1);
         m->arrival = calloc((size_t)n, sizeof(double));
-        if (!m->idle || !m->selected || !m->arrival) st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
+        m->used = calloc((size_t)n, 1);
+        m->spans = calloc((size_t)n, sizeof *m->spans);
+        if (!m->idle || !m->selected || !m->arrival || !m->used || !m->spans) st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
         if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
             st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
@@ -322,6 +326,8 @@ void ct_master_destroy(ct_master *m) {
     free(m->idle);
     free(m->selected);
     free(m->arrival);
+    free(m->used);
+    free(m->spans);
     if (m->prev_grad) m->be->ops->free(m->be, m->prev_grad);
     ct_policy_destroy(m->policy);
     ct_straggler_destroy(m->strag);
@@ -389,6 +395,53 @@ static double compute_s(const ct_master *m, int i) {
     return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part;
 }
 
+/* The virtual clock's compute time of worker i's task: its samples times the unit cost, slowed by its factor. */
+static double virtual_compute_s(const ct_master *m, int i) {
+    return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * m->draw[i].factor;
+}
+
+const char *ct_span_outcome_name(ct_span_outcome o) {
+    static const char *const names[] = {"idle", "used", "unused", "late", "cancelled", "dead", "faulty"};
+    return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "?";
+}
+
+/* Fill m->spans for this step from what the wait and the decode saw. Absolute
+ * times in (wall or virtual seconds); the spans count from the run's start. */
+static void record_spans(ct_master *m, const ct_step_info *info, double t_start, double stop_time) {
+    const int virt = m->cfg->clock == CT_CLOCK_VIRTUAL;
+    const double base = virt ? 0.0 : m->t0;
+    for (int i = 0; i < m->n; i++) m->spans[i] = (ct_worker_span){.outcome = CT_SPAN_IDLE, .order = -1};
+    for (int r = 0; r < info->n_arrived; r++) m->spans[info->arrived[r]].order = r;
+    for (int i = 0; i < m->n; i++) {
+        ct_worker_span *sp = &m->spans[i];
+        if (!m->assigned[i]) continue;
+        sp->start = t_start - base;
+        sp->delay_first = !virt;
+        const int answered = isfinite(m->arrival[i]) && (!virt || m->arrival[i] <= stop_time);
+        if (answered) {
+            sp->end = m->arrival[i] - base;
+            sp->outcome = m->arrived_flag[i] ? (m->used[i] ? CT_SPAN_USED : CT_SPAN_UNUSED) : CT_SPAN_FAULTY;
+        } else if (m->draw[i].dead) {
+            sp->end = stop_time - base;
+            sp->outcome = CT_SPAN_DEAD;
+        } else {
+            /* cut at the stop on both clocks (virtual: busy to the end of a compute
+             * still running, docs/schemes.md "The two clocks"); else the modelled
+             * finish (virtual) or, unknown, the stop (real) */
+            const int cut = m->cfg->cancel_late && !m->async;
+            sp->end = virt && cut ? m->busy_until[i] : virt && isfinite(m->finish[i]) ? m->finish[i] : stop_time - base;
+            sp->outcome = cut ? CT_SPAN_CANCELLED : CT_SPAN_LATE;
+        }
+        const double len = sp->end - sp->start > 0 ? sp->end - sp->start : 0;
+        double compute = 0;
+        if (sp->outcome == CT_SPAN_DEAD) compute = 0;
+        else if (virt) compute = virtual_compute_s(m, i);
+        else if (answered) compute = 1e-3 * m->w[i]->compute_ms;
+        sp->compute_s = compute < len ? compute : len;
+        sp->delay_s = len - sp->compute_s;
+    }
+}
+
 /* Wait for results on the virtual clock: every task really runs (in parallel,
  * untimed), then arrivals are replayed in order of modeled finishing time.
  * Async: results still pending from earlier steps join the replay at their own
@@ -399,7 +452,7 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
     for (int i = 0; i < m->n; i++) {
         if (m->assigned[i]) {
             const ct_straggle_draw *d = &m->draw[i];
-            m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s(m, i) * d->factor + 1e-3 * d->delay_ms;
+            m->finish[i] = d->dead ? INFINITY : m->vnow + virtual_compute_s(m, i) + 1e-3 * d->delay_ms;
             m->order[n_order++] = i;
         } else if (m->async && m->pending[i]) {
             m->finish[i] = m->busy_until[i];
@@ -538,6 +591,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     memset(m->mask, 0, (size_t)m->words * sizeof(uint64_t));
     memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
     m->slice_off = step_in_epoch * m->per_part;
+    memset(m->used, 0, (size_t)m->n);
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
     if (m->async) CT_TRY(ct_async_begin_step(m->async, step));
@@ -663,6 +717,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             int l = slot - ct_code_message_index(m->code, wi, 0);
             m->coefs[cnt] = a;
             m->slots[cnt] = slot;
+            m->used[wi] = 1;
             cnt++;
             if (m->weighted) continue; /* only worker 0 exists */
             m->ptrs[cnt - 1] = m->w[wi]->msg[l];
@@ -719,6 +774,15 @@ decoded:
             m->have_prev_grad = 1;
         }
         ct_policy_observe_step(m->policy, step, info->loss, dot);
+    }
+    record_spans(m, info, t_start, stop_time);
+    info->n_spans = m->n;
+    info->spans = m->spans;
+    {
+        const double base = c->clock == CT_CLOCK_VIRTUAL ? 0.0 : m->t0;
+        info->t_start = t_start - base;
+        info->t_stop = stop_time - base;
+        info->t_decoded = c->clock == CT_CLOCK_VIRTUAL ? info->t_stop : ct_now_s() - base;
     }
     if (c->clock == CT_CLOCK_VIRTUAL) {
         info->step_s = stop_time - t_start;

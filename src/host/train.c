@@ -16,7 +16,10 @@
 #include "host/jsonl.h"
 #include "host/step_bound.h"
 #include "host/master.h"
+#include "host/message.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
+#include "host/trace.h"
 #include "host/transport_mpi.h"
 
 enum { CT_EVAL_BATCH = 1000 };
@@ -33,6 +36,7 @@ typedef struct trainer {
     float *params, *grad, *mom, *xb; /* device */
     float *hlogits;                  /* host */
     FILE *log;
+    ct_trace *trace;                 /* --trace / --plot-timeline (NULL: neither) */
     ct_norm norm;                    /* train-set statistics the inputs were normalised with */
     float *hparams, *hmom;           /* host staging for checkpoints */
     double unwind_sum;               /* real clock: time spent waiting for cancelled workers (this process) */
@@ -96,6 +100,7 @@ static void trainer_free(trainer *t) {
     ct_dataset_free(&t->train);
     ct_dataset_free(&t->test);
     if (t->log) fclose(t->log);
+    ct_trace_free(t->trace);
 }
 
 
@@ -117,8 +122,8 @@ static void draw_bar(int epoch, int epochs, int step, int steps, double loss) {
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    printf("\repoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar, steps ? (int)(100L * step / steps) : 100, loss);
-    fflush(stdout);
+    ct_message(CT_MSG_PROGRESS, "epoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar,
+               steps ? (int)(100L * step / steps) : 100, loss);
 }
 
 
@@ -262,8 +267,8 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
                            .wait_sum = sums[1], .lost_sum = sums[2], .bits = sums[3], .dropped = (long)sums[4],
                            .loss_sum = sums[5], .done = (int)sums[6], .dodged = (long)sums[7]};
         if (c->progress != CT_PROGRESS_OFF)
-            printf("resumed from %s: epoch %d, step %d of %d (%ld steps done)\n", c->resume_path, ck.epoch,
-                   ck.step_in_epoch, spe, ck.step);
+            ct_message(CT_MSG_INFO, "resumed from %s: epoch %d, step %d of %d (%ld steps done)", c->resume_path,
+                       ck.epoch, ck.step_in_epoch, spe, ck.step);
     }
     ct_checkpoint_free(&ck);
     return st;
@@ -299,11 +304,14 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                 CT_TRY(be->ops->sgd_update(be, t->P, (float)lr, (float)c->momentum, (float)c->weight_decay, t->params,
                                            t->grad, t->mom));
                 CT_TRY(be->ops->sync(be));
+                if (t->trace) CT_TRY(ct_trace_step(t->trace, steps, epoch, &info, virt ? info.t_decoded : ct_master_now(t->master)));
                 if (!isfinite(info.loss))
                     return CT_FAIL(CT_ERR_NUMERIC, "training diverged at epoch %d step %d (loss %g); try a smaller --lr",
                                    epoch, s, info.loss);
                 loss_sum += info.loss;
                 done++;
+            } else if (t->trace) {
+                CT_TRY(ct_trace_step(t->trace, steps, epoch, &info, info.t_decoded));
             }
             train_time += virt ? info.step_s : ct_now_s() - w0;
             wait_sum += info.wait_s;
@@ -343,14 +351,12 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
-        if (bar) printf("\r\033[K");
-        if (c->progress != CT_PROGRESS_OFF) {
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s", epoch, c->epochs, train_loss, acc, train_time,
-                   virt ? " (virtual)" : "");
-            if (c->workers > 1) printf("  stragglers dodged %ld", dodged);
-            printf("\n");
+        if (c->progress != CT_PROGRESS_OFF) { /* the message callback clears a progress bar first */
+            char dodged_text[48] = "";
+            if (c->workers > 1) snprintf(dodged_text, sizeof dodged_text, "  stragglers dodged %ld", dodged);
+            ct_message(CT_MSG_INFO, "epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s%s", epoch, c->epochs,
+                       train_loss, acc, train_time, virt ? " (virtual)" : "", dodged_text);
         }
-        fflush(stdout);
         if (t->log) {
             ct_json j;
             ct_run_record_epoch(&j, epoch, train_time, train_loss, acc);
@@ -411,6 +417,9 @@ static void json_num_or_null(ct_json *j, const char *key, double v) {
 
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
+    if (cfg->uep && (cfg->trace_path || cfg->timeline_path))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: traces and timelines show coded-gradient workers; not available with --uep",
+                       cfg->trace_path ? "--trace" : "--plot-timeline");
     if (cfg->uep) return ct_uep_train_run(cfg, res);
     memset(res, 0, sizeof *res);
     CT_TRY(ct_run_check_config(cfg));
@@ -428,6 +437,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     int rank = 0;
     ct_status st = ct_transport_init(cfg, &rank); /* mpi: rank 0 is the master, ranks 1..n its workers */
     if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
+    char checksum[32] = "";
+    if (st == CT_OK) st = ct_run_config_data(cfg, &t.train, &t.test, checksum);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
@@ -442,16 +453,16 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         int samples = 0;
         st = ct_master_calibrate(t.master, t.params, &resolved.unit_cost_ms, &samples);
         if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF)
-            printf("--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 15)\n",
-                   resolved.unit_cost_ms, samples);
+            ct_message(CT_MSG_INFO, "--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 15)",
+                       resolved.unit_cost_ms, samples);
     }
     if (st == CT_OK) {
         snprintf(res->device, sizeof res->device, "%s", t.be->ops->describe(t.be));
         if (cfg->progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_mlp_spec_format(&t.spec, ms, sizeof ms);
-            printf("device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
-                   "code: %s%s%s\n",
+            ct_message(CT_MSG_INFO, "device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+                   "code: %s%s%s",
                    res->device,
                    cfg->device == CT_DEVICE_AUTO ? (t.be->kind == CT_DEVICE_CUDA ? " (auto: CUDA device found)"
                                                                                   : " (auto: no usable CUDA device)")
@@ -460,17 +471,27 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    cfg->straggle ? ", stragglers: " : "", cfg->straggle ? cfg->straggle : "");
         }
     }
-    if (st == CT_OK && cfg->log_path) {
-        t.log = fopen(cfg->log_path, "w");
-        if (!t.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", cfg->log_path);
+    if (st == CT_OK) st = ct_run_config_open_log(cfg, res->device, checksum, &t.log);
+    if (st == CT_OK && (cfg->trace_path || cfg->timeline_path)) {
+        const ct_code_spec *cs = ct_code_get_spec(ct_master_code(t.master));
+        ct_trace_config tc = {.json_path = cfg->trace_path, .timeline_path = cfg->timeline_path,
+                              .timeline_steps = cfg->timeline_steps, .n_workers = cs->n_workers,
+                              .virtual_clock = cfg->clock == CT_CLOCK_VIRTUAL,
+                              .code = ct_code_scheme_name(cs->scheme), .title = ct_master_describe(t.master)};
+        st = ct_trace_open(&tc, &t.trace);
     }
     if (st == CT_OK) st = run_loop(&t, res);
     if (st == CT_OK) st = step_bound(&t, res);
     if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF && isfinite(res->bound_step_s))
-        printf("mean step %.3f ms; ideal master %.3f ms expected (%s), %.3f ms on this run's draws: efficiency %.3f "
-               "(%.3f on its own draws)\n",
-               1e3 * res->mean_step_s, 1e3 * res->bound_step_s, res->bound_method, 1e3 * res->ideal_step_s,
-               res->efficiency, res->efficiency_same_draws);
+        ct_message(CT_MSG_INFO,
+                   "mean step %.3f ms; ideal master %.3f ms expected (%s), %.3f ms on this run's draws: efficiency %.3f "
+                   "(%.3f on its own draws)",
+                   1e3 * res->mean_step_s, 1e3 * res->bound_step_s, res->bound_method, 1e3 * res->ideal_step_s,
+                   res->efficiency, res->efficiency_same_draws);
+    if (st == CT_OK && t.trace) {
+        st = ct_trace_close(t.trace);
+        t.trace = NULL;
+    }
     if (st == CT_OK && t.log) {
         ct_json j;
         ct_run_record_final(&j, res);

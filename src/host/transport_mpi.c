@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/clock.h"
+#include "host/message.h"
 #include "host/transport_nccl.h"
 #include "host/worker.h"
 
@@ -227,15 +228,14 @@ static int master_finish(const ct_train_config *cfg) {
     for (int r = 1; r < G.size && off < (int)sizeof dead - 16; r++)
         if (G.silent[r]) off += snprintf(dead + off, sizeof dead - off, "%s%d (worker %d)", off ? ", " : "", r, r - 1);
     if (off)
-        fprintf(stderr,
-                "codedtrain: mpi: ranks presumed dead (silent, treated as permanent stragglers): %s; "
-                "exiting without MPI_Finalize\n",
-                dead);
+        ct_message(CT_MSG_WARNING,
+                   "mpi: ranks presumed dead (silent, treated as permanent stragglers): %s; "
+                   "exiting without MPI_Finalize",
+                   dead);
     if (cfg && cfg->progress != CT_PROGRESS_OFF && G.tasks)
-        printf("mpi transport: %d worker ranks, %ld tasks, %.3f MB to workers, %.3f MB from workers "
-               "(%.0f bytes per task down, %.0f up)\n",
+        ct_message(CT_MSG_INFO, "mpi transport: %d worker ranks, %ld tasks, %.3f MB to workers, %.3f MB from workers "
+               "(%.0f bytes per task down, %.0f up)",
                G.size - 1, G.tasks, G.bytes_down / 1e6, G.bytes_up / 1e6, G.bytes_down / G.tasks, G.bytes_up / G.tasks);
-    fflush(stdout);
     return everyone;
 }
 
@@ -359,8 +359,8 @@ void ct_mpi_proxy_destroy(ct_mpi_proxy *p) {
         /* gone quiet and never answered: a rank that died before the detector noticed */
         if (!all && ct_now_s() - G.last_hb[p->rank] >= 1.0 && !G.silent[p->rank]) {
             G.silent[p->rank] = 1;
-            fprintf(stderr, "codedtrain: mpi: worker %d (rank %d) never answered its task for step %ld and is silent: presumed dead\n",
-                    p->id, p->rank, p->step);
+            ct_message(CT_MSG_WARNING, "mpi: worker %d (rank %d) never answered its task for step %ld and is silent: presumed dead",
+                       p->id, p->rank, p->step);
         }
         for (int i = 0; i < p->n_recv; i++)
             if (p->recvs[i] != MPI_REQUEST_NULL) {
@@ -444,10 +444,10 @@ ct_status ct_mpi_proxy_poll(ct_mpi_proxy *p, ct_worker *w, int *finished, int *a
         const double quiet = ct_now_s() - G.last_hb[p->rank];
         if (quiet > SILENT_S && !G.silent[p->rank]) {
             G.silent[p->rank] = 1;
-            fprintf(stderr,
-                    "codedtrain: mpi: worker %d (rank %d) has been silent for %.1f s at step %ld: presumed dead, "
-                    "treated as a permanent straggler\n",
-                    p->id, p->rank, quiet, p->step);
+            ct_message(CT_MSG_WARNING,
+                       "mpi: worker %d (rank %d) has been silent for %.1f s at step %ld: presumed dead, "
+                       "treated as a permanent straggler",
+                       p->id, p->rank, quiet, p->step);
         }
         /* the virtual clock replays every task's result: without it there is no step */
         if (G.silent[p->rank] && !p->real_clock)

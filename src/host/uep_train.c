@@ -14,8 +14,10 @@
 #include "codedtrain/data.h"
 #include "codedtrain/rng.h"
 #include "host/clock.h"
+#include "host/message.h"
 #include "host/jsonl.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
 
 enum { UEP_EVAL_BATCH = 1000 };
 
@@ -773,11 +775,10 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
         if (c->progress != CT_PROGRESS_OFF)
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (%s)  energy recovered %.4f  "
-                   "grad rel err %.4f  wall %.1fs\n",
+            ct_message(CT_MSG_INFO, "epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (%s)  energy recovered %.4f  "
+                   "grad rel err %.4f  wall %.1fs",
                    epoch, c->epochs, train_loss, acc, sum->vtime, clock_name(&r->setup), done ? energy_epoch / done : 0,
                    done ? err_epoch / done : 0, sum->wall);
-        fflush(stdout);
         if (r->log) {
             ct_json j;
             ct_run_record_epoch(&j, epoch, sum->vtime, train_loss, acc);
@@ -817,6 +818,8 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     ct_status st = ct_uep_setup_from_config(&resolved, &r.setup);
     ct_norm norm;
     if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
+    char checksum[32] = "";
+    if (st == CT_OK) st = ct_run_config_data(r.cfg, &r.train, &r.test, checksum);
     if (st == CT_OK) st = ct_mlp_spec_parse(resolved.model, r.train.dim, r.train.classes, &r.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
@@ -827,20 +830,17 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (resolved.progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_mlp_spec_format(&r.spec, ms, sizeof ms);
-            printf("device: %s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+            char scale[64] = "";
+            if (u->clock == CT_UEP_CLOCK_REAL) snprintf(scale, sizeof scale, ", %g ms per latency unit", u->time_scale_ms);
+            ct_message(CT_MSG_INFO, "device: %s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
                    "uep: %s, %s, N=%d workers, deadline %g, lambda %g, %d blocks per product, packets on %s "
-                   "(%s clock",
+                   "(%s clock%s)",
                    res->device, ms, r.P, r.train.n, r.test.n, resolved.batch, setup_scheme_name(u),
                    ct_uep_paradigm_name(u->paradigm), u->workers, u->deadline, u->lambda, u->n_blocks,
-                   packet_device(u), clock_name(u));
-            if (u->clock == CT_UEP_CLOCK_REAL) printf(", %g ms per latency unit", u->time_scale_ms);
-            printf(")\n");
+                   packet_device(u), clock_name(u), scale);
         }
     }
-    if (st == CT_OK && resolved.log_path) {
-        r.log = fopen(resolved.log_path, "w");
-        if (!r.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", resolved.log_path);
-    }
+    if (st == CT_OK) st = ct_run_config_open_log(&resolved, res->device, checksum, &r.log);
     run_sums sum = {0};
     if (st == CT_OK) st = run_loop(&r, res, &sum);
     if (st == CT_OK && r.log) {

@@ -19,14 +19,13 @@
 
 #include "codedtrain/data.h"
 #include "codedtrain/nn.h"
+#include "codedtrain/train.h"
 #include "host/straggler.h"
 #include "kernels/backend.h"
 
 #define CT_WORKER_MAX_MSGS 64
 
-/* SIGN: stochastic unbiased (scale ||y||_inf); SIGN_EF: sign with error feedback
- * (scale ||p||_1/P); SIGN_PLAIN: signSGD-style sign with scale ||y||_1/P, no feedback */
-typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF, CT_COMPRESS_SIGN_PLAIN } ct_compress;
+/* ct_compress (the message compression) is public: codedtrain/train.h */
 
 typedef struct ct_task {
     long step;
