@@ -85,6 +85,7 @@ static void known_values(void) {
         CHECK(b.trials == 1 && fabs(b.mean_ms - 0.8) < 1e-12, "no delays: %.6f ms over %ld step(s)", b.mean_ms, b.trials);
         ct_straggler_destroy(strag);
         CHECK_OK(ct_straggler_create("drop:2", 4, 1, &strag));
+        c.strag = strag;
         CHECK_OK(ct_step_bound_expected(&c, 1000, &b));
         CHECK(isinf(b.mean_ms), "uncoded with a dead worker: %g", b.mean_ms);
     }
