@@ -26,6 +26,7 @@ typedef enum ct_status {
     CT_ERR_NUMERIC,       /* NaN/Inf where finite values were required */
     CT_ERR_UNSUPPORTED,   /* feature not built or not implemented on this backend */
     CT_ERR_INTERNAL,      /* a bug: an invariant did not hold */
+    CT_ERR_WRITE,         /* writing an output failed during the run (a runtime failure, not bad input) */
     CT_STATUS_COUNT
 } ct_status;
 

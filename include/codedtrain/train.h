@@ -40,6 +40,8 @@ typedef struct ct_train_config {
     ct_dataset_kind dataset;
     const char *data_dir;     /* IDX or CIFAR directory */
     int synth_n, synth_dim, synth_classes; /* synthetic: train size, dimension, classes */
+#define CT_SYNTH_MAX_N 1000000000   /* train + a fifth for test must fit an int */
+#define CT_SYNTH_MAX_DIM (1 << 24)
     int epochs;
     int batch;
     double lr, momentum, weight_decay;

@@ -95,13 +95,6 @@ static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
     return CT_OK;
 }
 
-static ct_status parse_alpha(const char *value, double *alpha) {
-    CT_TRY(ct_arg_double("--alpha", value, -DBL_MAX, DBL_MAX, alpha));
-    if (!(*alpha > 0.0 && *alpha <= 1.0))
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--alpha %g: must be in (0, 1]", *alpha);
-    return CT_OK;
-}
-
 static ct_status parse_codes_options(int argc, char **argv, codes_options *o, int *help) {
     ct_code_spec init = CT_CODE_SPEC_INIT;
     o->spec = init;
@@ -141,7 +134,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &o->spec.messages));
         } else if (!strcmp(a, "--alpha")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
-            CT_TRY(parse_alpha(v, &o->spec.alpha));
+            CT_TRY(ct_arg_fraction("--alpha", v, &o->spec.alpha));
         } else if (!strcmp(a, "--seed")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_u64(a, v, &o->spec.seed));

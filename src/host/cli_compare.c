@@ -8,10 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codedtrain/codes.h"
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
 #include "host/jsonl.h"
+#include "host/outpath.h"
 #include "host/plot.h"
 
 #define MAX_CODES 32
@@ -90,6 +92,32 @@ static ct_status append_csv(FILE *csv, const char *code, const char *log_path) {
 
 static int compare_run(int argc, char **argv, ct_config_file *store);
 
+/* --out DIR: an existing directory (or one mkdir will create), and every file
+ * compare writes there a regular file or new */
+static ct_status check_outputs(const char *out_dir, const run_row *rows, int n_rows) {
+    if (!*out_dir || strlen(out_dir) > 1900) return CT_FAIL(CT_ERR_INVALID_ARG, "--out: empty or longer than 1900 characters");
+    struct stat sb;
+    if (lstat(out_dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) return CT_FAIL(CT_ERR_INVALID_ARG, "--out %s: exists and is not a directory", out_dir);
+    } else {
+        /* to be created: its parent must take it, checked as if it were a file */
+        return ct_outpath_check("--out", out_dir);
+    }
+    char path[2048];
+    static const char *const fixed[] = {"compare.csv", "compare.png"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, fixed[i]);
+        CT_TRY(ct_outpath_check("--out", path));
+    }
+    static const char *const per_code[] = {"jsonl", "timeline.png", "trace.json"};
+    for (int r = 0; r < n_rows; r++)
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%.64s.%s", out_dir, rows[r].code, per_code[i]);
+            CT_TRY(ct_outpath_check("--out", path));
+        }
+    return CT_OK;
+}
+
 int ct_cli_compare(int argc, char **argv) {
     ct_config_file store = {0};
     const int rc = compare_run(argc, argv, &store);
@@ -133,16 +161,25 @@ static int compare_run(int argc, char **argv, ct_config_file *store) {
         }
         if (st == CT_OK && n_rows == 0) st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes '%s': no code named", codes);
     }
+    /* every element and every output checked before the first run trains */
+    for (int r = 0; r < n_rows && st == CT_OK; r++) {
+        ct_code_scheme scheme;
+        if (ct_code_scheme_parse(rows[r].code, &scheme) != CT_OK)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: '%s' is not a code (see codedtrain codes --help)", rows[r].code);
+        for (int q = 0; q < r && st == CT_OK; q++)
+            if (!strcmp(rows[q].code, rows[r].code))
+                st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: '%s' named twice (its log would be overwritten)", rows[r].code);
+    }
+    if (st == CT_OK && (cfg.checkpoint_path || cfg.resume_path))
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare trains once per code; every run would write the same checkpoint",
+                     cfg.checkpoint_path ? "--checkpoint" : "--resume");
+    if (st == CT_OK) st = check_outputs(out_dir, rows, n_rows);
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain compare: %s\n", ct_last_error());
         return ct_status_exit_code(st);
     }
-    if (strlen(out_dir) > 1900) {
-        fprintf(stderr, "codedtrain compare: --out: path longer than 1900 characters\n");
-        return 2;
-    }
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory\n", out_dir);
+        fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory: %s\n", out_dir, strerror(errno));
         return 2;
     }
     char csv_path[2048], tmp_path[2100];

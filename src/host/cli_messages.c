@@ -22,7 +22,7 @@ static void cli_message(ct_message_level level, const char *text, void *user) {
         bar_shown = 0;
     }
     if (level == CT_MSG_WARNING) {
-        fprintf(stderr, "codedtrain: %s\n", text);
+        fprintf(stderr, "codedtrain: warning: %s\n", text);
     } else {
         printf("%s\n", text);
         fflush(stdout);

@@ -1,5 +1,7 @@
 /* `codedtrain train`: flags -> ct_train_config -> ct_train_run. */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,9 +122,23 @@ static ct_status parse_dataset(const char *s, ct_train_config *c) {
     else if (!strncmp(s, "synthetic", 9)) {
         c->dataset = CT_DATA_SYNTHETIC;
         if (s[9] == ':') {
-            char extra;
-            if (sscanf(s + 10, "%d,%d,%d%c", &c->synth_n, &c->synth_dim, &c->synth_classes, &extra) != 3)
-                return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+            /* each field parsed whole and range-checked: sscanf's %d wraps 99999999999 silently */
+            static const char *const names[3] = {"N", "DIM", "CLASSES"};
+            static const long lo[3] = {1, 1, 2}, hi[3] = {CT_SYNTH_MAX_N, CT_SYNTH_MAX_DIM, 65536};
+            int *dst[3] = {&c->synth_n, &c->synth_dim, &c->synth_classes};
+            const char *p = s + 10;
+            for (int k = 0; k < 3; k++) {
+                char *end = NULL;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno == ERANGE || (k < 2 ? *end != ',' : *end != '\0') || *p == '+' || *p == ' ')
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+                if (v < lo[k] || v > hi[k])
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': %s = %ld must be between %ld and %ld", s, names[k],
+                                   v, lo[k], hi[k]);
+                *dst[k] = (int)v;
+                p = end + 1;
+            }
         } else if (s[9]) {
             return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
         }
@@ -174,7 +190,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--stragglers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 0, 4096, &c->stragglers)); }
     else if (!strcmp(a, "--load")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->load)); }
     else if (!strcmp(a, "--messages")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 64, &c->messages)); }
-    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_double(a, v, -1e9, 1e9, &c->alpha)); }
+    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_fraction(a, v, &c->alpha)); }
     else if (!strcmp(a, "--straggle")) { VALUE(); c->straggle = v; }
     else if (!strcmp(a, "--clock")) {
         VALUE();
@@ -262,6 +278,25 @@ static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, ct
     return CT_OK;
 }
 
+/* The MPI rank the launcher gave this process (0 when not launched by mpirun),
+ * known before MPI is initialised. */
+static int launcher_rank(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
+/* Bad input fails the same way on every rank: only rank 0 says so. A runtime
+ * failure (a dead master, say) is the rank's own and always reported. */
+static int report(ct_status st) {
+    const int code = ct_status_exit_code(st);
+    if (code != 2 || launcher_rank() == 0) fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
+    return code;
+}
+
 int ct_cli_train(int argc, char **argv) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     int help = 0;
@@ -274,16 +309,12 @@ int ct_cli_train(int argc, char **argv) {
     }
     if (st != CT_OK) {
         ct_config_file_free(&store);
-        fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
-        return ct_status_exit_code(st);
+        return report(st);
     }
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
     ct_config_file_free(&store); /* after the run: cfg's strings point into it */
-    if (st != CT_OK) {
-        fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
-        return ct_status_exit_code(st);
-    }
+    if (st != CT_OK) return report(st);
     if (cfg.progress != CT_PROGRESS_OFF && ct_mpi_rank() == 0) {
         printf("final: test_acc %.4f  train_loss %.4f  epochs %d  steps %ld  time %.1fs  %.0f samples/s  device %s\n",
                res.final_test_acc, res.final_train_loss, res.epochs_run, res.steps, res.time_s, res.samples_per_s,

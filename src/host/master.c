@@ -382,6 +382,28 @@ static void list_missing(const ct_master *m, char *buf, size_t len) {
     if (!off) snprintf(buf, len, "none");
 }
 
+/* workers marked dead (repeated non-finite results), "none" when there are none */
+static int list_marked_dead(const ct_master *m, char *buf, size_t len) {
+    int off = 0, count = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n && off < (int)len - 16; i++)
+        if (m->marked_dead[i]) {
+            off += snprintf(buf + off, len - off, "%s%d", off ? "," : "", i);
+            count++;
+        }
+    if (!count) snprintf(buf, len, "none");
+    return count;
+}
+
+/* Every worker that answered sent non-finite values and none of them had a fault
+ * injected (--straggle nan): the parameters, not a worker, went bad. */
+static int diverged(const ct_master *m, const ct_step_info *info) {
+    if (info->n_arrived > 0 || info->faulty == 0) return 0;
+    for (int i = 0; i < m->n; i++)
+        if (m->assigned[i] && isfinite(m->arrival[i]) && m->draw[i].poison) return 0;
+    return 1;
+}
+
 static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
     const double *f = ctx;
     int x = *(const int *)a, y = *(const int *)b;
@@ -539,7 +561,9 @@ static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *
     const double start = ct_now_s();
     const double limit = c->deadline_ms > 0 ? 1e-3 * c->deadline_ms : CT_SAFETY_CAP_S;
     int n_arr = 0, pending = 0;
-    for (int i = 0; i < m->n; i++) pending += m->assigned[i];
+    /* a worker drawn dead never answers: waiting for it only runs into the cap
+     * (the virtual clock never waits for it either) */
+    for (int i = 0; i < m->n; i++) pending += m->assigned[i] && !m->draw[i].dead;
     *decodable = 0;
     while (pending > 0 || m->async) {
         int progressed = 0;
@@ -550,7 +574,7 @@ static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *
             CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
             if (!fin) continue;
             progressed = 1;
-            if (m->assigned[i]) pending--;
+            if (m->assigned[i] && !m->draw[i].dead) pending--;
             if (ab) continue;
             if (m->assigned[i]) m->arrival[i] = ct_now_s();
             int ok = 0, used = 0;
@@ -685,24 +709,39 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         info->skipped = empty;
         info->status = info->recovered == 1.0 ? CT_DECODE_EXACT : CT_DECODE_APPROX;
     } else if (info->n_arrived == 0) {
-        if (ct_code_is_exact(m->code) && !m->wait_count)
-            return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s", step,
-                           c->deadline_ms > 0 ? "before the deadline" : "in time", missing);
-        info->skipped = 1;
+        char dead[512];
+        const int n_dead = list_marked_dead(m, dead, sizeof dead);
+        if (diverged(m, info))
+            return CT_FAIL(CT_ERR_NUMERIC,
+                           "training diverged at step %ld: every worker's gradient is non-finite (the parameters "
+                           "overflowed); try a smaller --lr (now %g)", step, c->lr);
+        if (info->assigned == 0 && n_dead == m->n)
+            return CT_FAIL(CT_ERR_NUMERIC,
+                           "step %ld: no live worker left: worker%s %s returned non-finite results %d times in a row "
+                           "and %s marked dead", step, n_dead > 1 ? "s" : "", dead, CT_FAULTS_TO_DEAD,
+                           n_dead > 1 ? "were" : "was");
+        if (info->faulty == 0 && ct_code_is_exact(m->code) && !m->wait_count)
+            return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s%s%s", step,
+                           c->deadline_ms > 0 ? "before the deadline" : "in time", missing,
+                           n_dead ? "; marked dead after repeated non-finite results: " : "", n_dead ? dead : "");
+        info->skipped = 1; /* nothing usable: faulty results are erasures, the step is skipped */
     } else {
         ct_decode_result res;
         CT_TRY(ct_code_decode(m->code, m->mask, &res));
         if (res.status == CT_DECODE_NONE && info->faulty > 0) {
             /* the erasures were faulty results, not silence: skip the step */
             info->skipped = 1;
-        } else if (res.status == CT_DECODE_NONE)
+        } else if (res.status == CT_DECODE_NONE) {
+            char dead[512];
+            const int n_dead = list_marked_dead(m, dead, sizeof dead);
             return CT_FAIL(CT_ERR_TIMEOUT,
                            "step %ld: code %s could not decode from the %d workers that answered %s; "
-                           "workers that never answered: %s",
+                           "workers that never answered: %s%s%s",
                            step, ct_code_scheme_name(ct_code_get_scheme(m->code)), info->n_arrived,
-                           c->clock == CT_CLOCK_VIRTUAL ? (c->deadline_ms > 0 ? "before the deadline" : "(the others never finish)")
-                                                        : (c->deadline_ms > 0 ? "before the deadline" : "within the 60 s safety cap"),
-                           missing);
+                           c->deadline_ms > 0 ? "before the deadline" : "(the others are dead or never finish)",
+                           missing, n_dead ? "; marked dead after repeated non-finite results (no longer given work): " : "",
+                           n_dead ? dead : "");
+        }
         if (info->skipped) goto decoded;
         info->status = res.status;
         info->residual = res.residual;

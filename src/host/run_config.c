@@ -2,6 +2,7 @@
 #include "host/run_config.h"
 
 #include "host/run_common.h"
+#include "host/outpath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -138,14 +139,14 @@ ct_status ct_run_config_data(const ct_train_config *c, const ct_dataset *train, 
 }
 
 ct_status ct_run_config_open_log(const ct_train_config *c, const char *device_used, const char *data_checksum,
-                                 FILE **out) {
+                                 int append, FILE **out) {
     *out = NULL;
     if (!c->log_path) return CT_OK;
-    FILE *f = fopen(c->log_path, "w");
-    if (!f) return CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", c->log_path);
+    FILE *f = NULL;
+    CT_TRY(ct_outpath_open_log("--log", c->log_path, append, &f));
     ct_json j;
     ct_run_config_record(&j, c, device_used, data_checksum);
-    ct_status st = ct_run_write_record(f, &j);
+    ct_status st = ct_run_write_record(f, c->log_path, &j);
     if (st != CT_OK) {
         fclose(f);
         return st;

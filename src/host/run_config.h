@@ -28,9 +28,11 @@ void ct_run_config_record(ct_json *j, const ct_train_config *c, const char *devi
  * and the data files (not synthetic data, which the options make) differ. */
 ct_status ct_run_config_data(const ct_train_config *c, const ct_dataset *train, const ct_dataset *test, char out[32]);
 
-/* Opens c->log_path (when set; else *out = NULL) and writes the record as its first line. */
+/* Opens c->log_path (when set; else *out = NULL) as a locked regular file
+ * (ct_outpath_open_log: truncated, or appended to when `append`, as a resumed run
+ * does) and writes the record as the run's first line. */
 ct_status ct_run_config_open_log(const ct_train_config *c, const char *device_used, const char *data_checksum,
-                                 FILE **out);
+                                 int append, FILE **out);
 
 /* Keys of the record that describe the run rather than set an option. */
 int ct_run_config_is_info_key(const char *key);

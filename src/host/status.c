@@ -25,6 +25,7 @@ const char *ct_status_str(ct_status s) {
     case CT_ERR_NUMERIC: return "non-finite values";
     case CT_ERR_UNSUPPORTED: return "unsupported";
     case CT_ERR_INTERNAL: return "internal error";
+    case CT_ERR_WRITE: return "write failed";
     default: return "unknown status";
     }
 }

@@ -16,6 +16,7 @@
 #include "host/clock.h"
 #include "host/message.h"
 #include "host/jsonl.h"
+#include "host/outpath.h"
 #include "host/run_common.h"
 #include "host/run_config.h"
 
@@ -597,10 +598,10 @@ static ct_status check_config(const ct_train_config *c) {
         return CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --straggle %s: the UEP mode's latency model is --uep-lambda",
                        c->straggle);
     if (c->checkpoint_path || c->resume_path)
-        return CT_FAIL(CT_ERR_UNSUPPORTED, "--uep does not support --checkpoint / --resume yet");
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --checkpoint / --resume: UEP runs cannot be checkpointed yet");
     if (c->transport != 0 || c->compress != 0 || c->async)
         return CT_FAIL(CT_ERR_UNSUPPORTED, "--uep runs its workers in process: no --transport, --compress or --async");
-    return CT_OK;
+    return ct_run_check_paths(c);
 }
 
 
@@ -759,7 +760,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
                 if (r->log) {
                     ct_json j;
                     ct_run_record_eval(&j, steps, epoch, sum->vtime, acc);
-                    CT_TRY(ct_run_write_record(r->log, &j));
+                    CT_TRY(ct_run_write_record(r->log, r->cfg->log_path, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc) {
                     res->time_to_target_s = sum->vtime;
@@ -786,7 +787,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
             ct_json_key_num(&j, "energy_recovered", done ? energy_epoch / done : 0);
             ct_json_key_num(&j, "grad_rel_err", done ? err_epoch / done : 0);
             ct_json_key_num(&j, "wall_s", sum->wall);
-            CT_TRY(ct_run_write_record(r->log, &j));
+            CT_TRY(ct_run_write_record(r->log, r->cfg->log_path, &j));
         }
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
             res->time_to_target_s = sum->vtime;
@@ -822,6 +823,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = ct_run_config_data(r.cfg, &r.train, &r.test, checksum);
     if (st == CT_OK) st = ct_mlp_spec_parse(resolved.model, r.train.dim, r.train.classes, &r.spec);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
+    if (st == CT_OK) st = ct_run_check_memory(&resolved, &r.spec);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
     if (st == CT_OK) st = setup_run(&r);
     const ct_uep_setup *u = &r.setup;
@@ -840,7 +842,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    packet_device(u), clock_name(u), scale);
         }
     }
-    if (st == CT_OK) st = ct_run_config_open_log(&resolved, res->device, checksum, &r.log);
+    if (st == CT_OK) st = ct_run_config_open_log(&resolved, res->device, checksum, 0, &r.log);
     run_sums sum = {0};
     if (st == CT_OK) st = run_loop(&r, res, &sum);
     if (st == CT_OK && r.log) {
@@ -874,7 +876,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = ct_run_write_record(r.log, &j);
+        st = ct_run_write_record(r.log, resolved.log_path, &j);
     }
     run_free(&r);
     return st;
