@@ -17,6 +17,7 @@
 #include "host/transport_mpi.h"
 #include "host/step_bound.h"
 #include "host/weighted_pass.h"
+#include "host/master_internal.h"
 
 /* a cancelled worker in its delay unwinds in microseconds; one that has not
  * after this long is broken, not slow */
@@ -28,47 +29,6 @@
 /* exact codes waiting "until decodable" give up after this long (real clock) */
 #define CT_SAFETY_CAP_S 60.0
 
-struct ct_master {
-    const ct_train_config *cfg;
-    ct_code *code;
-    int n, k, words;
-    ct_straggler *strag;
-    ct_worker **w;
-    ct_backend *be;
-    const ct_dataset *data;
-    size_t P;
-    int per_part, part_size, steps_per_epoch, batch;
-    ct_policy *policy; /* who gets work, how many results to wait for */
-    int wait_count;    /* this step: stop after this many arrivals (0: code's rule) */
-    unsigned char *idle, *selected;
-    double *arrival;   /* this step: when worker i's result came (NAN: not yet) */
-    float *prev_grad;  /* auto k schedule: g_{t-1} on the master's device */
-    int have_prev_grad;
-    int has_oracle;    /* the straggler model told the policy the true mean response times */
-    int32_t *perm;
-    int perm_epoch;    /* epoch whose permutation perm holds (0: none yet) */
-    int32_t **samples; /* per worker: its partitions' slices this step */
-    uint64_t *mask;
-    double vnow, t0;
-    double *busy_until, *finish;
-    int *assigned, *order, *arrived_flag;
-    int *fault_streak;        /* consecutive non-finite results per worker */
-    unsigned char *marked_dead; /* failed CT_FAULTS_TO_DEAD times in a row: never given work again */
-    ct_straggle_draw *draw;
-    const float **ptrs;
-    const uint32_t **bit_ptrs;
-    const float **scale_ptrs;
-    float *coefs;
-    int *slots;               /* the message slot of each coefs entry */
-    ct_async *async;          /* asynchronous peeling (ldgm --async), else NULL */
-    unsigned char *pending;   /* virtual clock, async: a late result not yet replayed */
-    ct_weighted_pass *weighted; /* virtual clock: g_hat as one weighted pass, no worker runs (NULL: per worker) */
-    double *part_w;           /* its per-partition weights (k) */
-    int slice_off;            /* this step: offset of each partition's slice in the permutation */
-    unsigned char *used;      /* this step: the decode gave worker i a nonzero coefficient */
-    ct_worker_span *spans;    /* this step: what each worker did (traces, timelines) */
-    char desc[256];
-};
 
 static int code_max(int a, int b) { return a > b ? a : b; }
 
@@ -81,64 +41,6 @@ const char *ct_master_gradient_path(const ct_master *m) {
     return m->weighted ? "one weighted pass" : "per-worker messages";
 }
 ct_worker *ct_master_worker(ct_master *m, int i) { return i >= 0 && i < m->n ? m->w[i] : NULL; }
-
-int ct_master_step_bound_config(const ct_master *m, ct_step_bound_config *out) {
-    const ct_policy_kind kind = ct_policy_get_kind(m->policy);
-    /* adaptive k and bandits change who works and how many count; async peels across steps */
-    if (m->async || (kind != CT_POLICY_ALL && kind != CT_POLICY_FASTEST_K)) return 0;
-    *out = (ct_step_bound_config){.code = m->code, .strag = m->strag, .unit_cost_ms = m->cfg->unit_cost_ms,
-                                  .per_part = m->per_part, .deadline_ms = m->cfg->deadline_ms,
-                                  .wait_count = kind == CT_POLICY_FASTEST_K ? ct_policy_wait_count(m->policy, 0) : 0};
-    return 1;
-}
-
-/* compute-only tasks timed for --unit-cost-ms auto: one warm-up, then the median */
-#define CT_CALIBRATE_RUNS 15
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-ct_status ct_master_calibrate(ct_master *m, const float *params, double *unit_cost_ms, int *samples) {
-    /* worker 0's own task shape (its partitions, its encoding), no delay, on the
-     * worker's own context and thread: what a step costs it, hand-off included */
-    ct_worker *w = m->w[0];
-    const int d = ct_code_load(m->code, 0) > 0 ? ct_code_load(m->code, 0) : 1;
-    const int nb = d * m->per_part;
-    for (int s = 0; s < nb; s++) m->samples[0][s] = s % m->data->n;
-    ct_task t = {.step = -1000, .d = d, .m = ct_code_messages(m->code, 0), .per_part = m->per_part,
-                 .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[0], .E = ct_code_encoding(m->code, 0),
-                 .draw = {0.0, 1.0, 0, 0}, .real_throttle = 0, .general_path = m->cfg->general_path,
-                 .compress = CT_COMPRESS_NONE, /* packing would move the error-feedback state */
-                 .quant_seed = 1};
-    if (w->remote || w->nccl)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--unit-cost-ms auto: measured on local workers only (not --transport mpi/nccl)");
-    if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU) w->params_view = params;
-    else {
-        CT_TRY(m->be->ops->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
-        CT_TRY(m->be->ops->sync(m->be));
-    }
-    double ms[CT_CALIBRATE_RUNS + 1];
-    for (int r = 0; r <= CT_CALIBRATE_RUNS; r++) {
-        t.step = -1000 - r; /* distinct from every training step */
-        const double t0 = ct_now_s();
-        CT_TRY(ct_worker_submit(w, &t));
-        for (int fin = 0, ab = 0; !fin;) {
-            CT_TRY(ct_worker_poll(w, &fin, &ab));
-            if (!fin) sched_yield();
-        }
-        /* CPU: the worker's own compute time (the thread hand-off, which on a
-         * loaded machine can dwarf a small model's compute, is not the model's
-         * cost); CUDA: wall time to the completion event (compute_ms there is
-         * the host's enqueue time) */
-        ms[r] = w->be->kind == CT_DEVICE_CPU ? w->compute_ms : 1e3 * (ct_now_s() - t0);
-    }
-    qsort(ms + 1, CT_CALIBRATE_RUNS, sizeof(double), cmp_double); /* ms[0]: the warm-up, dropped */
-    *unit_cost_ms = ms[1 + CT_CALIBRATE_RUNS / 2] / nb;
-    *samples = nb;
-    return CT_OK;
-}
 
 double ct_master_now(const ct_master *m) {
     return m->cfg->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s() - m->t0;
@@ -831,56 +733,6 @@ decoded:
         const double now = ct_now_s();
         info->wait_s = stop_time - t_start;
         info->step_s = now - t_start;
-    }
-    return CT_OK;
-}
-
-ct_status ct_master_save_state(const ct_master *m, ct_checkpoint *ck) {
-    if (m->async) return CT_FAIL(CT_ERR_UNSUPPORTED, "checkpoints of --async runs are not supported (late codewords are not saved)");
-    CT_TRY(ct_checkpoint_extra_put(&ck->extra, "vnow", &m->vnow, 1));
-    CT_TRY(ct_checkpoint_extra_put(&ck->extra, "busy_until", m->busy_until, m->n));
-    if (m->cfg->compress != CT_COMPRESS_SIGN_EF) return CT_OK;
-    /* error-feedback buffers: one tensor "state.ef.I.L" per worker I and message L */
-    for (int i = 0; i < m->n; i++) {
-        const ct_worker *w = m->w[i];
-        for (int l = 0; l < w->max_m; l++) {
-            ct_checkpoint_state *ns = realloc(ck->state, (size_t)(ck->n_state + 1) * sizeof *ns);
-            if (!ns) return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory for worker state");
-            ck->state = ns;
-            ct_checkpoint_state *e = &ck->state[ck->n_state];
-            memset(e, 0, sizeof *e);
-            char name[64];
-            snprintf(name, sizeof name, "ef.%d.%d", i, l);
-            e->name = strdup(name);
-            e->count = m->P;
-            e->data = malloc(m->P * sizeof(float));
-            ck->n_state++; /* owned by ck from here on */
-            if (!e->name || !e->data) return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory for worker state");
-            CT_TRY(w->be->ops->memcpy_d2h(w->be, e->data, w->ef[l], m->P * sizeof(float)));
-            CT_TRY(w->be->ops->sync(w->be));
-        }
-    }
-    return CT_OK;
-}
-
-ct_status ct_master_restore_state(ct_master *m, const ct_checkpoint *ck) {
-    if (m->async) return CT_FAIL(CT_ERR_UNSUPPORTED, "--resume of --async runs is not supported");
-    CT_TRY(ct_checkpoint_extra_get(ck->extra, "vnow", &m->vnow, 1));
-    CT_TRY(ct_checkpoint_extra_get(ck->extra, "busy_until", m->busy_until, m->n));
-    if (m->cfg->compress != CT_COMPRESS_SIGN_EF) return CT_OK;
-    for (int i = 0; i < m->n; i++) {
-        ct_worker *w = m->w[i];
-        for (int l = 0; l < w->max_m; l++) {
-            char name[64];
-            snprintf(name, sizeof name, "ef.%d.%d", i, l);
-            const ct_checkpoint_state *e = NULL;
-            for (int k = 0; k < ck->n_state && !e; k++)
-                if (!strcmp(ck->state[k].name, name)) e = &ck->state[k];
-            if (!e || e->count != m->P)
-                return CT_FAIL(CT_ERR_FORMAT, "checkpoint: no error-feedback state %s of %zu floats for this run", name, m->P);
-            CT_TRY(w->be->ops->memcpy_h2d(w->be, w->ef[l], e->data, m->P * sizeof(float)));
-            CT_TRY(w->be->ops->sync(w->be));
-        }
     }
     return CT_OK;
 }
