@@ -20,7 +20,8 @@ class _Decode(ctypes.Structure):
     # include/codedtrain/codes.h: ct_decode_result
     _fields_ = [("coeffs", ctypes.POINTER(ctypes.c_float)), ("status", ctypes.c_int), ("residual", ctypes.c_double),
                 ("recovered_fraction", ctypes.c_double), ("recovered", ctypes.POINTER(ctypes.c_ubyte)),
-                ("n_arrived", ctypes.c_int), ("condition", ctypes.c_double), ("cache_hit", ctypes.c_int)]
+                ("n_arrived", ctypes.c_int), ("condition", ctypes.c_double), ("cache_hit", ctypes.c_int),
+                ("residual_max", ctypes.c_double)]
 
 
 class _AlphaBound(ctypes.Structure):
@@ -39,7 +40,7 @@ class Code:
 
     scheme is a name as `codedtrain codes --help` lists them (uncoded, ignore,
     frep, cyclic, cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset,
-    alpha-cyclic, ldgm). Impossible parameters raise CodedtrainError with the
+    alpha-cyclic, ldgm, frep-mds). Impossible parameters raise CodedtrainError with the
     message the CLI prints."""
 
     def __init__(self, scheme, n, s=0, load=None, messages=None, alpha=None, seed=1, decoder=None,

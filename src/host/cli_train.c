@@ -8,6 +8,7 @@
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/code_label.h"
 #include "host/transport_mpi.h"
 
 static void train_usage(FILE *f) {
@@ -35,7 +36,7 @@ static void train_usage(FILE *f) {
             "coded training (n workers):\n"
             "  --workers N           logical workers (default 1)\n"
             "  --code NAME           uncoded (default), ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm (codedtrain codes --help)\n"
+            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds (codedtrain codes --help)\n"
             "  --stragglers S        stragglers the code tolerates\n"
             "  --load D              partitions per worker (approximate / partial codes)\n"
             "  --messages M          messages per worker (partial-recovery codes)\n"
@@ -310,6 +311,22 @@ int ct_cli_train(int argc, char **argv) {
     if (st != CT_OK) {
         ct_config_file_free(&store);
         return report(st);
+    }
+    /* an exact-by-design code that fails a straggler set at this n: say so
+     * before the run (2 s of checking at most) */
+    /* not under MPI: every rank runs this before MPI init, and it would print once per rank */
+    if (!cfg.uep && cfg.code && cfg.transport != 1) {
+        ct_code_spec spec = CT_CODE_SPEC_INIT;
+        if (ct_code_scheme_parse(cfg.code, &spec.scheme) == CT_OK) {
+            spec.n_workers = cfg.workers;
+            spec.stragglers = cfg.stragglers;
+            spec.load = cfg.load;
+            spec.messages = cfg.messages;
+            spec.seed = cfg.seed;
+            code_label_warn_train(&spec, 2.0, stderr);
+        } else {
+            ct_error_clear();
+        }
     }
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
