@@ -168,5 +168,17 @@ for want in "assignment" "encoding matrix" "computation load" "communication loa
     grep -q "$want" "$tmp/out" || fail "text output lacks '$want'"
 done
 
+# the step-time bound: frep n = 16, s = 3, 16 samples x 0.05 ms, exponential delays
+# of mean 8 ms: 4 x 0.8 + (8/4) H_4 = 7.36667 ms in closed form
+"$bin" codes --scheme frep --workers 16 --stragglers 3 --straggle shifted-exp:0,8 --batch 256 --json >"$tmp/out" ||
+    fail "codes --straggle exited $?"
+python3 -c "
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b['closed_form'] and abs(b['bound_step_ms'] - (3.2 + 2 * (1 + 1/2 + 1/3 + 1/4))) < 1e-9, b
+" "$tmp/out" || fail "codes --straggle: wrong bound"
+expect_fail "--straggle 'warp:1'.*unknown model" -- --scheme frep --workers 8 --stragglers 1 --straggle warp:1
+expect_fail "--fastest-k 9: more than the 8 workers" -- --scheme uncoded --workers 8 --straggle shifted-exp:0,1 --fastest-k 9
+
 echo "$fails failed"
 [ "$fails" = 0 ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # --trace and --plot-timeline: the trace is valid trace-event JSON, each worker's
 # spans never overlap, and every step's arrivals in the trace equal those of the
-# step records in the log; on the virtual clock (a dead worker and frep, so late,
-# dead and unused results all occur) and on the real clock (cancelled workers).
+# step records in the log; on the virtual clock (a dead worker and frep, so
+# cancelled, dead and unused results all occur: late workers are cut at the stop
+# on both clocks) and on the real clock (cancelled workers).
 set -u
 bin="$1"
 tmp="${CT_TEST_TMPDIR:-/tmp}/e2e_trace.$$"
@@ -53,7 +54,7 @@ def check(name, want_outcomes):
     for o in want_outcomes:
         if o not in outcomes: fails.append(f"{name}: no '{o}' event (saw {sorted(outcomes)})")
     print(f"{name}: {len(ev)} events, {len(steps)} steps, outcomes {sorted(outcomes)}")
-check("v", ["used", "unused", "late", "dead"])
+check("v", ["used", "unused", "cancelled", "dead"])
 check("r", ["used"])
 if shutil.which("gnuplot") and not os.path.getsize(os.path.join(tmp, "v.png")) > 2000: fails.append("no timeline PNG")
 for f in fails[:20]: print("FAIL:", f)

@@ -660,12 +660,13 @@ static void test_unpack_accumulate(void) {
 }
 
 /* ---------------- events, flags, throttle ---------------- */
-typedef struct { volatile int *flag; double after_s; } canceller;
+typedef struct { volatile int *flag; double after_s; int raise; } canceller;
 static void *cancel_later(void *arg) {
     canceller *c = arg;
     struct timespec ts = {0, (long)(c->after_s * 1e9)};
     nanosleep(&ts, NULL);
-    *c->flag = 1;
+    if (c->raise) (void)be->ops->flag_raise(be, c->flag); /* store + wake */
+    else *c->flag = 1;                                      /* plain store: noticed at the next slice */
     return NULL;
 }
 
@@ -697,16 +698,21 @@ static void test_events_throttle(void) {
     CHECK_OK(be->ops->throttle(be, -5.0, NULL));
     CHECK(now_s() - t0 < 0.5, "throttle of <= 0 ms must return at once");
 
-    /* cancelled mid-way from another thread: returns long before the request */
-    canceller c = {flag, 0.02};
-    pthread_t th;
-    CHECK(pthread_create(&th, NULL, cancel_later, &c) == 0, "pthread_create");
-    t0 = now_s();
-    CHECK_OK(be->ops->throttle(be, 1e12, flag)); /* "dead worker": only a cancel ends it */
-    double ms = 1e3 * (now_s() - t0);
-    pthread_join(th, NULL);
-    CHECK(ms < 2000, "cancelled throttle took %g ms", ms);
-    printf("throttle cancelled after 20 ms: returned after %.3f ms\n", ms);
+    /* cancelled mid-way from another thread, by a plain store and by flag_raise:
+     * returns long before the request */
+    for (int raise = 0; raise < 2; raise++) {
+        *flag = 0;
+        canceller c = {flag, 0.02, raise};
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, cancel_later, &c) == 0, "pthread_create");
+        t0 = now_s();
+        CHECK_OK(be->ops->throttle(be, 1e12, flag)); /* "dead worker": only a cancel ends it */
+        double ms = 1e3 * (now_s() - t0);
+        pthread_join(th, NULL);
+        CHECK(*flag == 1, "the flag stays raised");
+        CHECK(ms < 2000, "cancelled throttle took %g ms", ms);
+        printf("throttle cancelled after 20 ms by %s: returned after %.3f ms\n", raise ? "flag_raise" : "a store", ms);
+    }
     /* already cancelled: returns at once */
     t0 = now_s();
     CHECK_OK(be->ops->throttle(be, 500, flag));

@@ -74,6 +74,7 @@ static void base_config(ct_train_config *c, ct_device_kind kind, int n) {
     c->batch = 8 * n; /* 8 samples per partition */
     c->seed = 3;
     c->clock = CT_CLOCK_VIRTUAL; /* deterministic arrivals; every gradient is still computed */
+    c->per_worker_messages = 1;  /* the workers' own messages, not the one weighted pass */
     c->threads = 1;
 }
 
@@ -155,15 +156,58 @@ static void test_fast_vs_general_path(ct_device_kind kind) {
     fixture_free(&f);
 }
 
+/* The virtual clock's one weighted pass (weighted_pass.h) gives the gradient and
+ * loss the workers' messages give, decoded alike, for every linear code. */
+static void test_weighted_pass_vs_workers(ct_device_kind kind) {
+    fixture f;
+    if (!fixture_init(&f, kind)) { CHECK(0, "fixture"); return; }
+    float *a = malloc(f.P * sizeof(float)), *b = malloc(f.P * sizeof(float));
+    struct { const char *code; int s, load, messages; double alpha, deadline; const char *straggle; } cases[] = {
+        {"uncoded", 0, 0, 0, 1, 0, "shifted-exp:1,2"},         {"ignore", 2, 0, 0, 1, 0, "shifted-exp:1,2"},
+        {"frep", 1, 0, 0, 1, 0, "shifted-exp:1,2+drop:3"},     {"cyclic", 2, 0, 0, 1, 0, "pareto:1.5,2"},
+        {"cyclic-mds", 2, 0, 0, 1, 0, "shifted-exp:0,3"},      {"expander", 2, 3, 0, 1, 2.5, "pareto:1.5,1"},
+        {"bgc", 2, 3, 0, 1, 0, "shifted-exp:1,2"},             {"sgc", 2, 3, 0, 1, 0, "shifted-exp:1,2"},
+        {"erasurehead", 1, 0, 0, 1, 0, "shifted-exp:1,2"},     {"alpha-cyclic", 2, 3, 2, 0.8, 0, "shifted-exp:1,2"},
+        {"ldgm", 2, 0, 0, 1, 2.0, "shifted-exp:0,2"},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        ct_train_config c;
+        base_config(&c, kind, 6);
+        c.code = cases[ci].code;
+        c.stragglers = cases[ci].s;
+        c.load = cases[ci].load;
+        c.messages = cases[ci].messages;
+        c.alpha = cases[ci].alpha;
+        c.deadline_ms = cases[ci].deadline;
+        c.straggle = cases[ci].straggle;
+        double la = 0, lb = 0;
+        int na = 0, nb = 0;
+        if (!step_grad(&f, &c, a, &la, &na)) continue;
+        c.per_worker_messages = 0;
+        if (!step_grad(&f, &c, b, &lb, &nb)) continue;
+        /* relative to the gradient's own size: float rounding of two summation orders */
+        double err = ct_rel_err_f(b, a, f.P);
+        CHECK(na == nb, "%s: arrivals differ between paths (%d vs %d)", cases[ci].code, na, nb);
+        CHECK(err < 1e-5, "%s: weighted pass vs per-worker messages rel err %.3g", cases[ci].code, err);
+        CHECK(fabs(la - lb) <= 1e-5 * fabs(la), "%s: loss %.8g vs %.8g", cases[ci].code, la, lb);
+        printf("%-12s weighted pass vs per-worker messages: rel err %.2e, loss %.6f vs %.6f\n", cases[ci].code, err, lb, la);
+    }
+    free(a);
+    free(b);
+    fixture_free(&f);
+}
+
 int main(void) {
     test_exact_codes_under_drop(CT_DEVICE_CPU);
     test_fast_vs_general_path(CT_DEVICE_CPU);
     /* CUDA's stream semantics on the CPU: the same results through asynchronous streams */
     test_exact_codes_under_drop(CT_DEVICE_CPU_STREAMS);
     test_fast_vs_general_path(CT_DEVICE_CPU_STREAMS);
+    test_weighted_pass_vs_workers(CT_DEVICE_CPU);
     if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) {
         test_exact_codes_under_drop(CT_DEVICE_CUDA);
         test_fast_vs_general_path(CT_DEVICE_CUDA);
+        test_weighted_pass_vs_workers(CT_DEVICE_CUDA);
     } else {
         printf("note: no usable CUDA device, CUDA half of this test not run\n");
     }

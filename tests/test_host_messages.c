@@ -75,9 +75,11 @@ int main(void) {
     long printed = run_silenced(&cfg, &st);
     CHECK_OK(st);
     CHECK(printed == 0, "the library printed %ld bytes", printed);
-    CHECK(s.n[CT_MSG_INFO] == 3, "setup + 2 epoch lines, got %d INFO messages:\n%s", s.n[CT_MSG_INFO], s.text);
+    CHECK(s.n[CT_MSG_INFO] == 4, "setup + 2 epoch lines + the step-time bound, got %d INFO messages:\n%s",
+          s.n[CT_MSG_INFO], s.text);
     CHECK(s.n[CT_MSG_PROGRESS] >= 2, "progress bar updates: %d", s.n[CT_MSG_PROGRESS]);
-    CHECK(strstr(s.text, "device: cpu") && strstr(s.text, "epoch 2/2  loss ") && strstr(s.text, "code: cyclic"),
+    CHECK(strstr(s.text, "device: cpu") && strstr(s.text, "epoch 2/2  loss ") && strstr(s.text, "code: cyclic") &&
+              strstr(s.text, "ideal master"),
           "report lines:\n%s", s.text);
 
     /* progress off: no messages at all */

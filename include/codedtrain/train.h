@@ -69,8 +69,11 @@ typedef struct ct_train_config {
     int k;                    /* fastest-k: results to wait for; cmab*: workers to assign; adaptive-k: k0 */
     const char *k_schedule;   /* adaptive-k, cmab*: fixed:K, steps:K0@0,K1@T1,..., auto (NULL: from k) */
     double unit_cost_ms;      /* virtual clock: compute time per sample (ms) */
+    int unit_cost_auto;       /* 1: measure unit_cost_ms on worker 0's backend before the run */
     int cancel_late;          /* cut the throttle of workers the master no longer needs */
     int general_path;         /* force per-partition gradients + combine even when m == 1 */
+    int per_worker_messages;  /* virtual clock: compute every worker's messages even where one
+                                 weighted pass gives the same decoded gradient */
     int async;                /* apply each unit as soon as peeling recovers it (ldgm) */
     int max_staleness;        /* async: late codewords used up to this many steps late */
     int lossy_lsq;            /* async: at the deadline estimate undecoded units by least squares (else zero) */
@@ -132,6 +135,13 @@ typedef struct ct_train_result {
     long dropped;             /* worker results not used (late, dead or poisoned) */
     double data_dropped;      /* mean fraction of the minibatch's partitions not recovered */
     double bits_uploaded;     /* total bits of worker messages the master received */
+    double mean_unwind_s;     /* real clock: mean wait per step for cancelled workers to return */
+    /* The ideal master's step time (src/host/step_bound.h; NAN when the policy has none):
+     * expected over the straggler model, and averaged over this run's own draws */
+    double bound_step_s, ideal_step_s;
+    double efficiency;            /* bound_step_s / mean_step_s */
+    double efficiency_same_draws; /* ideal_step_s / mean_step_s */
+    char bound_method[160];       /* how bound_step_s was computed */
 } ct_train_result;
 
 /* Runs the whole training; prints progress to stdout as configured. */

@@ -15,6 +15,7 @@
 #include "host/code_label.h"
 #include "host/codes_table.h"
 #include "host/clock.h"
+#include "host/cli_step_bound.h"
 #include "host/jsonl.h"
 
 /* Print the full encoding matrix B only when it fits a terminal. */
@@ -85,6 +86,8 @@ static void codes_usage(FILE *f) {
             "  codedtrain codes --code frep-mds --workers 100 --stragglers 12 --budget 5\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
             CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS, CODES_PRINT_MAX_WORKERS);
+    fprintf(f, "\nthe step-time bound (e.g. codedtrain codes --code frep --workers 16 --stragglers 3 "
+               "--straggle shifted-exp:0,8 --batch 256):\n%s", ct_cli_step_bound_usage());
 }
 
 typedef struct codes_options {
@@ -96,6 +99,7 @@ typedef struct codes_options {
     int layout;       /* --json: workers array at any n */
     double budget_s;  /* 0: no limit */
     long label_sets;
+    ct_cli_step_bound_opts step; /* --straggle: the step-time bound instead of the table */
 } codes_options;
 
 static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
@@ -117,6 +121,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
     o->bound = o->json = o->layout = 0;
     o->budget_s = 10.0;
     o->label_sets = 20000;
+    o->step = (ct_cli_step_bound_opts)CT_CLI_STEP_BOUND_OPTS_INIT;
     *help = 0;
     int stragglers_given = 0;
     for (int i = 1; i < argc; i++) {
@@ -178,7 +183,9 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 0, 4095, &o->max_stragglers));
         } else {
-            return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain codes --help)", a);
+            int matched = 0;
+            CT_TRY(ct_cli_step_bound_flag(argc, argv, &i, &o->step, &matched));
+            if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain codes --help)", a);
         }
     }
     int n = o->spec.n_workers;
@@ -505,6 +512,7 @@ int ct_cli_codes(int argc, char **argv) {
         return ct_status_exit_code(st);
     }
     if (o.bound) return run_bound(&o);
+    if (o.step.straggle) return ct_cli_step_bound_print(&o.spec, &o.step, o.json);
 
     ct_code *code = NULL;
     st = ct_code_create(&o.spec, &code);

@@ -2,6 +2,7 @@
  * several codes; a side-by-side table, a CSV of accuracy against time, and a
  * PNG plot drawn by gnuplot. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ static void compare_usage(FILE *f) {
             "\n"
             "Trains the same model with the same seed and straggler model once per code and\n"
             "prints a table: time to target accuracy, final accuracy, mean step time, mean\n"
-            "wait for results, and the fraction of data dropped. Writes DIR/compare.csv\n"
+            "wait for results, the fraction of data dropped, the ideal master's expected\n"
+            "step time (bound_step_s) and bound / mean step (efficiency). Writes DIR/compare.csv\n"
             "(test accuracy against time, one row per code and epoch), DIR/<code>.jsonl\n"
             "(each run's log), DIR/compare.png (accuracy against time) and DIR/<code>.timeline.png\n"
             "(workers against time over the first steps; both drawn by gnuplot, when installed).\n"
@@ -244,6 +246,15 @@ static int compare_run(int argc, char **argv, ct_config_file *store) {
             ct_json_key_num(&j, "final_test_acc", x->final_test_acc);
             ct_json_key_num(&j, "mean_step_s", x->mean_step_s);
             ct_json_key_num(&j, "mean_wait_s", x->mean_wait_s);
+            if (isfinite(x->bound_step_s)) {
+                ct_json_key_num(&j, "bound_step_s", x->bound_step_s);
+                ct_json_key_num(&j, "ideal_step_s", x->ideal_step_s);
+                ct_json_key_num(&j, "efficiency", x->efficiency);
+                ct_json_key_num(&j, "efficiency_same_draws", x->efficiency_same_draws);
+            } else {
+                ct_json_key_null(&j, "bound_step_s");
+                ct_json_key_null(&j, "efficiency");
+            }
             ct_json_key_num(&j, "data_dropped", x->data_dropped);
             ct_json_key_int(&j, "results_dropped", x->dropped);
             ct_json_key_int(&j, "steps", x->steps);
@@ -254,8 +265,8 @@ static int compare_run(int argc, char **argv, ct_config_file *store) {
         }
         printf("]\n");
     } else {
-        printf("\n%-12s %15s %10s %10s %12s %12s %13s\n", "code", "time_to_target", "vs_uncoded", "final_acc",
-               "mean_step_ms", "mean_wait_ms", "data_dropped");
+        printf("\n%-12s %15s %10s %10s %12s %12s %13s %12s %10s\n", "code", "time_to_target", "vs_uncoded", "final_acc",
+               "mean_step_ms", "mean_wait_ms", "data_dropped", "ideal_ms", "efficiency");
         for (int r = 0; r < n_rows; r++) {
             const ct_train_result *x = &rows[r].res;
             char ttt[32], ratio[32];
@@ -263,11 +274,12 @@ static int compare_run(int argc, char **argv, ct_config_file *store) {
             else snprintf(ttt, sizeof ttt, "not reached");
             if (base > 0 && x->time_to_target_s >= 0) snprintf(ratio, sizeof ratio, "%.2fx", x->time_to_target_s / base);
             else snprintf(ratio, sizeof ratio, "-");
-            printf("%-12s %15s %10s %10.4f %12.3f %12.3f %13.3f\n", rows[r].code, ttt, ratio, x->final_test_acc,
-                   1e3 * x->mean_step_s, 1e3 * x->mean_wait_s, x->data_dropped);
+            printf("%-12s %15s %10s %10.4f %12.3f %12.3f %13.3f %12.3f %10.3f\n", rows[r].code, ttt, ratio, x->final_test_acc,
+                   1e3 * x->mean_step_s, 1e3 * x->mean_wait_s, x->data_dropped, 1e3 * x->bound_step_s, x->efficiency);
         }
         printf("\n(time on the %s clock; vs_uncoded: time to target over uncoded's; data_dropped: mean share of\n"
-               " each minibatch's partitions not recovered)\n",
+               " each minibatch's partitions not recovered; ideal_ms: the ideal master's expected step,\n"
+               " efficiency: ideal_ms / mean_step_ms)\n",
                cfg.clock == CT_CLOCK_VIRTUAL ? "virtual" : "wall");
         printf("wrote %s/compare.csv%s, one log%s per code\n", out_dir, plotted ? ", compare.png (accuracy against time)" : "",
                plotted ? " and timeline PNG" : "");

@@ -52,7 +52,10 @@ static void train_usage(FILE *f) {
             "                        chosen by a KL-LCB bandit), cmab-ucb (distribution-free index)\n"
             "  --k K                 fastest-k: results to wait for; cmab: workers to assign; adaptive-k: k0\n"
             "  --k-schedule S        adaptive-k, cmab: fixed:K, steps:K0@0,K1@T1,..., auto[:K0[,DK[,MIN_STEPS]]]\n"
-            "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05)\n"
+            "  --unit-cost-ms C      virtual clock: compute time per sample (default 0.05); auto:\n"
+            "                        measured on worker 0's backend before the run (median of 15 tasks)\n"
+            "  --per-worker-messages virtual clock: run every worker's task even where one weighted\n"
+            "                        backward pass gives the same decoded gradient (the default there)\n"
             "  --cancel-late on|off  cut short the throttle of workers no longer needed (default on)\n"
             "  --general-path        per-partition gradients + combine even when one message suffices\n"
             "  --async               apply each unit as soon as peeling recovers it, late codewords\n"
@@ -201,7 +204,12 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--policy")) { VALUE(); c->policy = v; }
     else if (!strcmp(a, "--k")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->k)); }
     else if (!strcmp(a, "--k-schedule")) { VALUE(); c->k_schedule = v; }
-    else if (!strcmp(a, "--unit-cost-ms")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-9, 1e6, &c->unit_cost_ms)); }
+    else if (!strcmp(a, "--per-worker-messages")) c->per_worker_messages = 1;
+    else if (!strcmp(a, "--unit-cost-ms")) {
+        VALUE();
+        c->unit_cost_auto = !strcmp(v, "auto");
+        if (!c->unit_cost_auto) CT_TRY(ct_arg_double(a, v, 1e-9, 1e6, &c->unit_cost_ms));
+    }
     else if (!strcmp(a, "--cancel-late")) {
         VALUE();
         if (!strcmp(v, "on")) c->cancel_late = 1;

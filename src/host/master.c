@@ -3,6 +3,7 @@
 #include "host/master.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,14 @@
 #include "host/checkpoint.h"
 #include "host/clock.h"
 #include "host/policy.h"
+#include "host/transport_mpi.h"
+#include "host/step_bound.h"
+#include "host/weighted_pass.h"
+#include "host/master_internal.h"
 
-/* how long a step waits for workers cancelled by the previous one to unwind */
-#define CT_CANCEL_GRACE_S 0.2
+/* a cancelled worker in its delay unwinds in microseconds; one that has not
+ * after this long is broken, not slow */
+#define CT_UNWIND_CAP_S 10.0
 
 /* a worker whose results are non-finite this many times in a row is marked dead */
 #define CT_FAULTS_TO_DEAD 3
@@ -23,43 +29,6 @@
 /* exact codes waiting "until decodable" give up after this long (real clock) */
 #define CT_SAFETY_CAP_S 60.0
 
-struct ct_master {
-    const ct_train_config *cfg;
-    ct_code *code;
-    int n, k, words;
-    ct_straggler *strag;
-    ct_worker **w;
-    ct_backend *be;
-    const ct_dataset *data;
-    size_t P;
-    int per_part, part_size, steps_per_epoch, batch;
-    ct_policy *policy; /* who gets work, how many results to wait for */
-    int wait_count;    /* this step: stop after this many arrivals (0: code's rule) */
-    unsigned char *idle, *selected;
-    double *arrival;   /* this step: when worker i's result came (NAN: not yet) */
-    float *prev_grad;  /* auto k schedule: g_{t-1} on the master's device */
-    int have_prev_grad;
-    int has_oracle;    /* the straggler model told the policy the true mean response times */
-    int32_t *perm;
-    int perm_epoch;    /* epoch whose permutation perm holds (0: none yet) */
-    int32_t **samples; /* per worker: its partitions' slices this step */
-    uint64_t *mask;
-    double vnow, t0;
-    double *busy_until, *finish;
-    int *assigned, *order, *arrived_flag;
-    int *fault_streak;        /* consecutive non-finite results per worker */
-    unsigned char *marked_dead; /* failed CT_FAULTS_TO_DEAD times in a row: never given work again */
-    ct_straggle_draw *draw;
-    const float **ptrs;
-    const uint32_t **bit_ptrs;
-    const float **scale_ptrs;
-    float *coefs;
-    ct_async *async;          /* asynchronous peeling (ldgm --async), else NULL */
-    unsigned char *pending;   /* virtual clock, async: a late result not yet replayed */
-    unsigned char *used;      /* this step: the decode gave worker i a nonzero coefficient */
-    ct_worker_span *spans;    /* this step: what each worker did (traces, timelines) */
-    char desc[256];
-};
 
 static int code_max(int a, int b) { return a > b ? a : b; }
 
@@ -68,6 +37,9 @@ int ct_master_per_part(const ct_master *m) { return m->per_part; }
 int ct_master_steps_per_epoch(const ct_master *m) { return m->steps_per_epoch; }
 int ct_master_batch(const ct_master *m) { return m->batch; }
 const char *ct_master_describe(const ct_master *m) { return m->desc; }
+const char *ct_master_gradient_path(const ct_master *m) {
+    return m->weighted ? "one weighted pass" : "per-worker messages";
+}
 ct_worker *ct_master_worker(ct_master *m, int i) { return i >= 0 && i < m->n ? m->w[i] : NULL; }
 
 double ct_master_now(const ct_master *m) {
@@ -150,6 +122,16 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
                                  &m->async);
         if (st == CT_OK && !(m->pending = calloc((size_t)m->n, 1))) st = CT_FAIL(CT_ERR_NOMEM, "master: pending flags");
     }
+    /* One weighted pass is the same gradient as the workers' messages when the
+     * decode is linear in full-precision messages that are all finite: virtual
+     * clock, no compression, no async peeling, no NaN injection (which would
+     * make erasures of results). The workers still exist; they just never run. */
+    if (st == CT_OK && c->clock == CT_CLOCK_VIRTUAL && m->n > 1 && !c->per_worker_messages && !c->compress &&
+        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag)) {
+        st = ct_weighted_pass_create(master_be, spec, train, m->batch, &m->weighted);
+        if (st == CT_OK && !(m->part_w = calloc((size_t)m->k, sizeof *m->part_w)))
+            st = CT_FAIL(CT_ERR_NOMEM, "master: partition weights");
+    }
     if (st == CT_OK) {
         const int n = m->n;
         m->w = calloc((size_t)n, sizeof *m->w);
@@ -166,6 +148,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         m->draw = calloc((size_t)n, sizeof *m->draw);
         m->ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->ptrs);
         m->coefs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->coefs);
+        m->slots = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->slots);
         m->bit_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->bit_ptrs);
         m->scale_ptrs = calloc((size_t)ct_code_total_messages(m->code), sizeof *m->scale_ptrs);
         m->idle = calloc((size_t)n, 1);
@@ -177,12 +160,13 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
             st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
-            !m->order || !m->arrived_flag || !m->fault_streak || !m->marked_dead || !m->draw || !m->ptrs || !m->coefs || !m->bit_ptrs || !m->scale_ptrs)
+            !m->order || !m->arrived_flag || !m->fault_streak || !m->marked_dead || !m->draw || !m->ptrs || !m->coefs || !m->slots || !m->bit_ptrs || !m->scale_ptrs)
             st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
     }
     /* workers: one context each, on the master's kind of device, round-robin over GPUs */
     const int ngpu = master_be->kind == CT_DEVICE_CUDA ? ct_backend_device_count(CT_DEVICE_CUDA) : 1;
-    for (int i = 0; st == CT_OK && i < m->n; i++) {
+    /* the weighted pass needs no workers: only worker 0, for --unit-cost-ms auto */
+    for (int i = 0; st == CT_OK && i < (m->weighted ? 1 : m->n); i++) {
         ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
         bc.device_index = ngpu > 0 ? i % ngpu : 0;
         bc.threads = m->n == 1 && c->threads > 0 ? c->threads : 1;
@@ -207,11 +191,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
         return st;
     }
     const ct_code_spec *cs = ct_code_get_spec(m->code);
-    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
+    snprintf(m->desc, sizeof m->desc, "%s n=%d s=%d (k=%d, d=%d, m=%d)%s%s%s%s%s", ct_code_scheme_name(cs->scheme), m->n,
              cs->stragglers, m->k, ct_code_max_load(m->code), ct_code_max_messages(m->code),
              ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ", ",
              ct_policy_get_kind(m->policy) == CT_POLICY_ALL ? "" : ct_policy_name(m->policy), m->async ? ", asynchronous peeling" : "",
-             c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "");
+             c->clock == CT_CLOCK_VIRTUAL ? ", virtual clock" : "", m->weighted ? " (decoded as one weighted pass)" : "");
     *out = m;
     return CT_OK;
 }
@@ -239,9 +223,12 @@ void ct_master_destroy(ct_master *m) {
     free(m->draw);
     free(m->ptrs);
     free(m->coefs);
+    free(m->slots);
     free(m->bit_ptrs);
     free(m->scale_ptrs);
     ct_async_destroy(m->async); /* after the workers: its codewords were copied out of theirs */
+    ct_weighted_pass_destroy(m->weighted);
+    free(m->part_w);
     free(m->pending);
     free(m->idle);
     free(m->selected);
@@ -342,6 +329,11 @@ static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
     return x - y;
 }
 
+/* modeled compute time of worker i's task, seconds (the straggler's slowdown factor excluded) */
+static double compute_s(const ct_master *m, int i) {
+    return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part;
+}
+
 /* The virtual clock's compute time of worker i's task: its samples times the unit cost, slowed by its factor. */
 static double virtual_compute_s(const ct_master *m, int i) {
     return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * m->draw[i].factor;
@@ -372,9 +364,12 @@ static void record_spans(ct_master *m, const ct_step_info *info, double t_start,
             sp->end = stop_time - base;
             sp->outcome = CT_SPAN_DEAD;
         } else {
-            /* virtual: the modelled finish, past the stop; real: unknown, so the stop */
-            sp->end = virt && isfinite(m->finish[i]) ? m->finish[i] : stop_time - base;
-            sp->outcome = !virt && m->cfg->cancel_late && !m->async ? CT_SPAN_CANCELLED : CT_SPAN_LATE;
+            /* cut at the stop on both clocks (virtual: busy to the end of a compute
+             * still running, docs/schemes.md "The two clocks"); else the modelled
+             * finish (virtual) or, unknown, the stop (real) */
+            const int cut = m->cfg->cancel_late && !m->async;
+            sp->end = virt && cut ? m->busy_until[i] : virt && isfinite(m->finish[i]) ? m->finish[i] : stop_time - base;
+            sp->outcome = cut ? CT_SPAN_CANCELLED : CT_SPAN_LATE;
         }
         const double len = sp->end - sp->start > 0 ? sp->end - sp->start : 0;
         double compute = 0;
@@ -404,13 +399,14 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
         }
     }
     qsort_r(m->order, (size_t)n_order, sizeof(int), cmp_finish_ctx_sort, m->finish);
-    /* run every new task that will ever finish; wait (really) for all of them */
-    for (int r = 0; r < n_order; r++) {
+    /* run every new task that will ever finish; wait (really) for all of them
+     * (none with the weighted pass: the decode computes the gradient itself) */
+    for (int r = 0; r < n_order && !m->weighted; r++) {
         int i = m->order[r];
         if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         CT_TRY(ct_worker_submit(m->w[i], &m->w[i]->task));
     }
-    for (int r = 0; r < n_order; r++) {
+    for (int r = 0; r < n_order && !m->weighted; r++) {
         int i = m->order[r];
         if (isinf(m->finish[i]) || !m->assigned[i]) continue;
         for (;;) {
@@ -436,6 +432,9 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
                 if (stop_rule(m, step, n_arr)) { *decodable = 1; break; }
                 continue;
             }
+        } else if (m->weighted) {
+            ok = 1; /* no faults on this path: every message is finite */
+            CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
         } else {
             CT_TRY(accept_arrival(m, i, &ok));
         }
@@ -447,12 +446,25 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
     }
     if (!*decodable && isfinite(deadline)) *stop_time = deadline;
     info->n_arrived = n_arr;
-    /* late workers stay busy until their modeled finish; the dead are re-drawn next step */
-    for (int i = 0; i < m->n; i++)
-        if (m->assigned[i] && !m->arrived_flag[i] && isfinite(m->finish[i]) && m->finish[i] > *stop_time) {
+    /* Late workers, as on the real clock (worker.c: compute, then the delay in a
+     * throttle a cancel cuts short; a dead worker waits before computing):
+     * cancelled, a worker is idle at the stop, or at the end of its compute if that
+     * is still running; not cancelled, it is busy until its modeled finish (dead:
+     * for ever); async keeps them running, their codewords count late. */
+    for (int i = 0; i < m->n; i++) {
+        if (!m->assigned[i] || m->arrived_flag[i] || m->finish[i] <= *stop_time) continue;
+        if (m->async) {
+            if (isfinite(m->finish[i])) {
+                m->busy_until[i] = m->finish[i];
+                m->pending[i] = 1;
+            }
+        } else if (c->cancel_late) {
+            const double compute_end = m->draw[i].dead ? m->vnow : m->vnow + compute_s(m, i);
+            m->busy_until[i] = compute_end > *stop_time ? compute_end : *stop_time;
+        } else {
             m->busy_until[i] = m->finish[i];
-            if (m->async) m->pending[i] = 1;
         }
+    }
     return CT_OK;
 }
 
@@ -519,6 +531,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     }
     memset(m->mask, 0, (size_t)m->words * sizeof(uint64_t));
     memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
+    m->slice_off = step_in_epoch * m->per_part;
     memset(m->used, 0, (size_t)m->n);
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
@@ -529,11 +542,21 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         if (c->clock == CT_CLOCK_REAL && w->state == CT_WORKER_BUSY) {
             int fin = 0, ab = 0;
             CT_TRY(ct_worker_poll(w, &fin, &ab)); /* a stale result: dropped, or peeled (async) */
-            /* a worker cut short at the end of the last step is only unwinding its
-             * throttle: give it a moment rather than leave it out of this step */
-            for (double t0 = ct_now_s(); !fin && w->cancel && *w->cancel && ct_now_s() - t0 < CT_CANCEL_GRACE_S;) {
-                sleep_us(50);
-                CT_TRY(ct_worker_poll(w, &fin, &ab));
+            /* cancelled at the end of the last step while serving its delay: it is
+             * returning now, so it takes part (the virtual clock's "idle at the
+             * stop"); one still computing sits this step out on both clocks */
+            int tail = 0;
+            if (!fin && w->cancel && *w->cancel) CT_TRY(ct_worker_in_tail(w, &tail));
+            if (tail) {
+                const double u0 = ct_now_s();
+                while (!fin) {
+                    if (ct_now_s() - u0 > CT_UNWIND_CAP_S)
+                        return CT_FAIL(CT_ERR_INTERNAL, "worker %d: still running %g s after its delay was cancelled", i,
+                                       CT_UNWIND_CAP_S);
+                    sched_yield();
+                    CT_TRY(ct_worker_poll(w, &fin, &ab));
+                }
+                info->unwind_s += ct_now_s() - u0;
             }
             if (fin && !ab && m->async) {
                 int ok = 0, used = 0;
@@ -551,6 +574,8 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     for (int i = 0; i < m->n; i++) {
         if (!m->assigned[i]) continue;
         info->assigned++;
+        m->draw[i] = ct_straggler_draw(m->strag, i, step);
+        if (m->weighted) continue; /* the worker never runs: no task, no replica copy */
         ct_worker *w = m->w[i];
         const int d = ct_code_load(m->code, i);
         const int *parts = ct_code_partitions(m->code, i);
@@ -558,7 +583,6 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             const int32_t *src = m->perm + (size_t)parts[j] * m->part_size + (size_t)step_in_epoch * m->per_part;
             memcpy(m->samples[i] + (size_t)j * m->per_part, src, (size_t)m->per_part * sizeof(int32_t));
         }
-        m->draw[i] = ct_straggler_draw(m->strag, i, step);
         ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
                      .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
                      .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path,
@@ -653,17 +677,31 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             if (a == 0.0f || !ct_mask_test(m->mask, slot)) continue;
             int wi = ct_code_message_worker(m->code, slot);
             int l = slot - ct_code_message_index(m->code, wi, 0);
-            m->ptrs[cnt] = l == 0 && m->w[wi]->msg_view ? m->w[wi]->msg_view : m->w[wi]->msg[l];
-            m->bit_ptrs[cnt] = m->w[wi]->bits[l];
-            m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
+            m->slots[cnt] = slot;
             m->used[wi] = 1;
-            loss += (double)a * m->w[wi]->msg_loss[l];
             cnt++;
+            if (m->weighted) continue; /* only worker 0 exists */
+            m->ptrs[cnt - 1] = l == 0 && m->w[wi]->msg_view ? m->w[wi]->msg_view : m->w[wi]->msg[l];
+            m->bit_ptrs[cnt - 1] = m->w[wi]->bits[l];
+            m->scale_ptrs[cnt - 1] = m->w[wi]->scale[l];
+            loss += (double)a * m->w[wi]->msg_loss[l];
         }
         info->loss = loss;
         if (cnt == 0) {
             info->skipped = 1;
+        } else if (m->weighted) {
+            /* g_hat = sum_j w_j g_j, w_j = sum_t a_t E_i[l, j] (weighted_pass.h) */
+            memset(m->part_w, 0, (size_t)m->k * sizeof *m->part_w);
+            for (int t = 0; t < cnt; t++) {
+                const int slot = m->slots[t], wi = ct_code_message_worker(m->code, slot);
+                const int l = slot - ct_code_message_index(m->code, wi, 0), d = ct_code_load(m->code, wi);
+                const int *parts = ct_code_partitions(m->code, wi);
+                const float *E = ct_code_encoding(m->code, wi);
+                for (int j = 0; j < d; j++) m->part_w[parts[j]] += (double)m->coefs[t] * E[l * d + j];
+            }
+            CT_TRY(ct_weighted_pass_run(m->weighted, params, m->k, m->part_w, m->perm, m->part_size, m->slice_off,
+                                        m->per_part, 1.0f / (float)m->batch, grad, &info->loss));
         } else if (c->compress) {
             /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */
             CT_TRY(o->fill(m->be, m->P, 0.0f, grad));
@@ -719,56 +757,6 @@ decoded:
         const double now = ct_now_s();
         info->wait_s = stop_time - t_start;
         info->step_s = now - t_start;
-    }
-    return CT_OK;
-}
-
-ct_status ct_master_save_state(const ct_master *m, ct_checkpoint *ck) {
-    if (m->async) return CT_FAIL(CT_ERR_UNSUPPORTED, "checkpoints of --async runs are not supported (late codewords are not saved)");
-    CT_TRY(ct_checkpoint_extra_put(&ck->extra, "vnow", &m->vnow, 1));
-    CT_TRY(ct_checkpoint_extra_put(&ck->extra, "busy_until", m->busy_until, m->n));
-    if (m->cfg->compress != CT_COMPRESS_SIGN_EF) return CT_OK;
-    /* error-feedback buffers: one tensor "state.ef.I.L" per worker I and message L */
-    for (int i = 0; i < m->n; i++) {
-        const ct_worker *w = m->w[i];
-        for (int l = 0; l < w->max_m; l++) {
-            ct_checkpoint_state *ns = realloc(ck->state, (size_t)(ck->n_state + 1) * sizeof *ns);
-            if (!ns) return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory for worker state");
-            ck->state = ns;
-            ct_checkpoint_state *e = &ck->state[ck->n_state];
-            memset(e, 0, sizeof *e);
-            char name[64];
-            snprintf(name, sizeof name, "ef.%d.%d", i, l);
-            e->name = strdup(name);
-            e->count = m->P;
-            e->data = malloc(m->P * sizeof(float));
-            ck->n_state++; /* owned by ck from here on */
-            if (!e->name || !e->data) return CT_FAIL(CT_ERR_NOMEM, "checkpoint: out of memory for worker state");
-            CT_TRY(w->be->ops->memcpy_d2h(w->be, e->data, w->ef[l], m->P * sizeof(float)));
-            CT_TRY(w->be->ops->sync(w->be));
-        }
-    }
-    return CT_OK;
-}
-
-ct_status ct_master_restore_state(ct_master *m, const ct_checkpoint *ck) {
-    if (m->async) return CT_FAIL(CT_ERR_UNSUPPORTED, "--resume of --async runs is not supported");
-    CT_TRY(ct_checkpoint_extra_get(ck->extra, "vnow", &m->vnow, 1));
-    CT_TRY(ct_checkpoint_extra_get(ck->extra, "busy_until", m->busy_until, m->n));
-    if (m->cfg->compress != CT_COMPRESS_SIGN_EF) return CT_OK;
-    for (int i = 0; i < m->n; i++) {
-        ct_worker *w = m->w[i];
-        for (int l = 0; l < w->max_m; l++) {
-            char name[64];
-            snprintf(name, sizeof name, "ef.%d.%d", i, l);
-            const ct_checkpoint_state *e = NULL;
-            for (int k = 0; k < ck->n_state && !e; k++)
-                if (!strcmp(ck->state[k].name, name)) e = &ck->state[k];
-            if (!e || e->count != m->P)
-                return CT_FAIL(CT_ERR_FORMAT, "checkpoint: no error-feedback state %s of %zu floats for this run", name, m->P);
-            CT_TRY(w->be->ops->memcpy_h2d(w->be, w->ef[l], e->data, m->P * sizeof(float)));
-            CT_TRY(w->be->ops->sync(w->be));
-        }
     }
     return CT_OK;
 }

@@ -44,6 +44,7 @@ const char *ct_span_outcome_name(ct_span_outcome o);
 typedef struct ct_step_info {
     double step_s;           /* duration of the step on the run's clock */
     double wait_s;           /* of which: waiting for worker results */
+    double unwind_s;         /* real clock: waiting at the start for workers cancelled in their delay to return */
     int n_arrived;           /* workers whose results were used */
     int arrived[4096];       /* their ids, in arrival order (first n_arrived) */
     double residual;         /* decode residual ||a^T B_F - 1|| / sqrt(k) */
@@ -87,8 +88,20 @@ ct_worker *ct_master_worker(ct_master *m, int i);
 struct ct_checkpoint;
 ct_status ct_master_save_state(const ct_master *m, struct ct_checkpoint *ck);
 ct_status ct_master_restore_state(ct_master *m, const struct ct_checkpoint *ck);
+/* What the step-time bound (host/step_bound.h) needs for this run: 1 and *out,
+ * or 0 when the run's policy has no bound here (adaptive-k, bandits, async). */
+struct ct_step_bound_config;
+int ct_master_step_bound_config(const ct_master *m, struct ct_step_bound_config *out);
+/* --unit-cost-ms auto: time worker 0's task (its partitions, no delay) 15
+ * times on its own context (CPU: the compute inside the worker thread; CUDA:
+ * submit to completion) and return the median per sample, in ms, and the
+ * samples per task it was measured on. Run before the first step. */
+ct_status ct_master_calibrate(ct_master *m, const float *params, double *unit_cost_ms, int *samples);
 /* the clock's current time in seconds since the run started */
 double ct_master_now(const ct_master *m);
+/* how g_hat is computed: "one weighted pass" (virtual clock, linear decode,
+ * no compression or faults) or "per-worker messages" */
+const char *ct_master_gradient_path(const ct_master *m);
 /* a one-line description for the terminal, e.g. "cyclic n=8 s=2 (k=8, d=3, m=1)" */
 const char *ct_master_describe(const ct_master *m);
 

@@ -107,6 +107,7 @@ void ct_run_config_record(ct_json *j, const ct_train_config *c, const char *devi
     ct_json_key_num_exact(j, "unit-cost-ms", c->unit_cost_ms);
     ct_json_key_str(j, "cancel-late", c->cancel_late ? "on" : "off");
     ct_json_key_bool(j, "general-path", c->general_path);
+    ct_json_key_bool(j, "per-worker-messages", c->per_worker_messages);
     ct_json_key_bool(j, "async", c->async);
     ct_json_key_int(j, "max-staleness", c->max_staleness);
     ct_json_key_str(j, "lossy", c->lossy_lsq ? "lsq" : "zero");

@@ -264,3 +264,32 @@ int ct_straggler_exp_mean_ms(const ct_straggler *s, int w, double *mean_ms) {
     if (m->kind == M_SHIFTED_EXP && m->b > 0) { *mean_ms = m->b; return 1; } /* the common shift cancels in regret */
     return 0;
 }
+
+int ct_straggler_shifted_exp(const ct_straggler *s, double *shift_ms, double *mean_ms) {
+    if (s->count != 1 || s->models[0].kind != M_SHIFTED_EXP) return 0;
+    *shift_ms = s->models[0].a;
+    *mean_ms = s->models[0].b;
+    return 1;
+}
+
+static long gcd_long(long a, long b) { return b ? gcd_long(b, a % b) : a; }
+
+long ct_straggler_period(const ct_straggler *s) {
+    long period = 1;
+    for (int i = 0; i < s->count; i++) {
+        const model *m = &s->models[i];
+        if (m->kind == M_SHIFTED_EXP || m->kind == M_PARETO || m->kind == M_BIMODAL || m->kind == M_EXP_MEANS) return 0;
+        if (m->kind == M_TRACE) {
+            const long lcm = period / gcd_long(period, m->trace_rows) * m->trace_rows;
+            if (lcm > 1000000) return 0; /* treat as random: sample it */
+            period = lcm;
+        }
+    }
+    return period;
+}
+
+int ct_straggler_poisons(const ct_straggler *s) {
+    for (int i = 0; i < s->count; i++)
+        if (s->models[i].kind == M_NAN) return 1;
+    return 0;
+}

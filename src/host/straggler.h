@@ -29,6 +29,14 @@ ct_straggle_draw ct_straggler_draw(const ct_straggler *m, int worker, long step)
 /* 1 and the mean delay of worker i in ms when the model is a lone exponential
  * (exp-means, exp-spread, shifted-exp): the oracle of the bandit's regret */
 int ct_straggler_exp_mean_ms(const ct_straggler *s, int worker, double *mean_ms);
+/* 1, the shift and the mean (ms) when the model is a lone shifted-exp: the
+ * closed form of the step bound (host/step_bound.h) */
+int ct_straggler_shifted_exp(const ct_straggler *s, double *shift_ms, double *mean_ms);
+/* 0 when a draw is random; else the period in steps after which the draws repeat
+ * (trace: its rows; none, slow, drop, nan: 1) */
+long ct_straggler_period(const ct_straggler *s);
+/* 1 when some draw poisons a worker's messages (nan:I) */
+int ct_straggler_poisons(const ct_straggler *s);
 /* the spec as given (for logs) */
 const char *ct_straggler_spec(const ct_straggler *m);
 

@@ -15,6 +15,7 @@
 #include "host/clock.h"
 #include "host/config_diff.h"
 #include "host/jsonl.h"
+#include "host/step_bound.h"
 #include "host/master.h"
 #include "host/message.h"
 #include "host/outpath.h"
@@ -41,6 +42,8 @@ typedef struct trainer {
     ct_trace *trace;                 /* --trace / --plot-timeline (NULL: neither) */
     ct_norm norm;                    /* train-set statistics the inputs were normalised with */
     float *hparams, *hmom;           /* host staging for checkpoints */
+    double unwind_sum;               /* real clock: time spent waiting for cancelled workers (this process) */
+    long unwind_steps;
 } trainer;
 
 /* Where the loop stands after a step: the position of the next step and the
@@ -135,6 +138,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     ct_json_key_int(&j, "epoch", epoch);
     ct_json_key_num(&j, "time_s", time_s);
     ct_json_key_num(&j, "wait_s", info->wait_s);
+    if (t->cfg->clock == CT_CLOCK_REAL) ct_json_key_num(&j, "unwind_s", info->unwind_s);
     ct_json_key_begin_array(&j, "arrived");
     for (int i = 0; i < info->n_arrived; i++) ct_json_array_int(&j, info->arrived[i]);
     ct_json_end_array(&j);
@@ -349,6 +353,8 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
             }
             train_time += virt ? info.step_s : ct_now_s() - w0;
             wait_sum += info.wait_s;
+            t->unwind_sum += info.unwind_s;
+            t->unwind_steps++;
             lost_sum += 1.0 - (info.skipped ? 0.0 : info.recovered);
             dropped += info.dropped;
             bits += info.bits_up;
@@ -412,6 +418,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->samples_per_s = train_time > 0 ? (double)steps * b / train_time : 0;
     res->mean_wait_s = steps ? wait_sum / steps : 0;
     res->mean_step_s = steps ? train_time / steps : 0;
+    res->mean_unwind_s = t->unwind_steps ? t->unwind_sum / t->unwind_steps : 0;
     res->dropped = dropped;
     res->data_dropped = steps ? lost_sum / steps : 0;
     res->bits_uploaded = bits;
@@ -422,6 +429,34 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                        "worker was dead, too late or faulty); the model is unchanged",
                        steps - start.steps);
     return CT_OK;
+}
+
+/* Monte Carlo draws for the expected bound when no closed form exists */
+#define CT_BOUND_TRIALS 20000
+
+/* The ideal master's step time beside the measured one: expected, and on the
+ * run's own draws (steps 0 .. steps-1), and the ratios (efficiency). */
+static ct_status step_bound(const trainer *t, ct_train_result *res) {
+    res->bound_step_s = res->ideal_step_s = res->efficiency = res->efficiency_same_draws = NAN;
+    snprintf(res->bound_method, sizeof res->bound_method, "none: the policy has no bound here");
+    ct_step_bound_config bc;
+    if (!ct_master_step_bound_config(t->master, &bc) || res->steps < 1) return CT_OK;
+    ct_step_bound b;
+    CT_TRY(ct_step_bound_expected(&bc, CT_BOUND_TRIALS, &b));
+    res->bound_step_s = 1e-3 * b.mean_ms;
+    snprintf(res->bound_method, sizeof res->bound_method, "%s", b.method);
+    CT_TRY(ct_step_bound_average(&bc, 0, res->steps, &b));
+    res->ideal_step_s = 1e-3 * b.mean_ms;
+    if (res->mean_step_s > 0) {
+        res->efficiency = res->bound_step_s / res->mean_step_s;
+        res->efficiency_same_draws = res->ideal_step_s / res->mean_step_s;
+    }
+    return CT_OK;
+}
+
+static void json_num_or_null(ct_json *j, const char *key, double v) {
+    if (isfinite(v)) ct_json_key_num(j, key, v);
+    else ct_json_key_null(j, key);
 }
 
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
@@ -460,6 +495,13 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         return st;
     }
     if (st == CT_OK) st = setup_device(&t);
+    if (st == CT_OK && cfg->unit_cost_auto) {
+        int samples = 0;
+        st = ct_master_calibrate(t.master, t.params, &resolved.unit_cost_ms, &samples);
+        if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF)
+            ct_message(CT_MSG_INFO, "--unit-cost-ms auto: %.6f ms per sample (worker 0's task of %d samples, median of 15)",
+                       resolved.unit_cost_ms, samples);
+    }
     if (st == CT_OK) {
         snprintf(res->device, sizeof res->device, "%s", t.be->ops->describe(t.be));
         if (cfg->progress != CT_PROGRESS_OFF) {
@@ -484,6 +526,13 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         st = ct_trace_open(&tc, &t.trace);
     }
     if (st == CT_OK) st = run_loop(&t, res);
+    if (st == CT_OK) st = step_bound(&t, res);
+    if (st == CT_OK && cfg->progress != CT_PROGRESS_OFF && isfinite(res->bound_step_s))
+        ct_message(CT_MSG_INFO,
+                   "mean step %.3f ms; ideal master %.3f ms expected (%s), %.3f ms on this run's draws: efficiency %.3f "
+                   "(%.3f on its own draws)",
+                   1e3 * res->mean_step_s, 1e3 * res->bound_step_s, res->bound_method, 1e3 * res->ideal_step_s,
+                   res->efficiency, res->efficiency_same_draws);
     if (st == CT_OK && t.trace) {
         st = ct_trace_close(t.trace);
         t.trace = NULL;
@@ -499,6 +548,15 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         ct_json_key_str(&j, "straggle", cfg->straggle ? cfg->straggle : "none");
         ct_json_key_num(&j, "mean_wait_s", res->mean_wait_s);
         ct_json_key_num(&j, "mean_step_s", res->mean_step_s);
+        if (cfg->clock == CT_CLOCK_REAL) ct_json_key_num(&j, "mean_unwind_s", res->mean_unwind_s);
+        json_num_or_null(&j, "bound_step_s", res->bound_step_s);
+        ct_json_key_str(&j, "bound_method", res->bound_method);
+        json_num_or_null(&j, "ideal_step_s", res->ideal_step_s);
+        json_num_or_null(&j, "efficiency", res->efficiency);
+        json_num_or_null(&j, "efficiency_same_draws", res->efficiency_same_draws);
+        ct_json_key_num(&j, "unit_cost_ms", cfg->unit_cost_ms);
+        if (cfg->unit_cost_auto) ct_json_key_bool(&j, "unit_cost_auto", 1);
+        ct_json_key_str(&j, "gradient_path", ct_master_gradient_path(t.master));
         ct_json_key_int(&j, "dropped", res->dropped);
         ct_json_key_num(&j, "data_dropped", res->data_dropped);
         ct_json_key_num(&j, "bits_up", res->bits_uploaded);

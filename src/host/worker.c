@@ -72,6 +72,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     w->max_per_part = c->max_per_part;
     w->P = ct_mlp_param_count(c->spec);
     atomic_store(&w->finished_step, -1);
+    atomic_store(&w->computed_step, -1);
     *out = w; /* from here on, ct_worker_destroy cleans up partial state */
     if (c->transport == CT_TRANSPORT_MPI) return create_proxy(c, w);
     if (c->transport == CT_TRANSPORT_NCCL) return create_nccl_pair(c, w);
@@ -110,6 +111,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     CT_TRY(alloc_dev(w, sizeof(int), (void **)&w->bad));
     CT_TRY(o->event_create(w->be, &w->done_ev));
     CT_TRY(o->event_create(w->be, &w->throttle_ev));
+    CT_TRY(o->event_create(w->be, &w->computed_ev));
     CT_TRY(o->flag_alloc(w->be, &w->cancel));
     if (c->threaded) {
         if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, NULL))
@@ -152,6 +154,7 @@ void ct_worker_destroy(ct_worker *w) {
         ct_worker_drop_graph(w);
         if (w->done_ev) o->event_destroy(w->be, w->done_ev);
         if (w->throttle_ev) o->event_destroy(w->be, w->throttle_ev);
+        if (w->computed_ev) o->event_destroy(w->be, w->computed_ev);
         if (w->cancel) o->flag_free(w->be, w->cancel);
         o->free(w->be, w->params);
         for (int l = 0; l < CT_WORKER_MAX_MSGS; l++) {
@@ -204,11 +207,11 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         *abandoned = 1;
         return CT_OK;
     }
-    if (t->real_throttle && (t->draw.dead || t->draw.delay_ms > 0)) {
-        CT_TRY(o->throttle(be, t->draw.dead ? CT_DEAD_MS : t->draw.delay_ms, w->cancel));
-        /* wait here until the delay is over (on CUDA the throttle is only
-         * enqueued): a cancelled straggler then skips its task, and the compute
-         * time measured below excludes the delay */
+    /* a dead worker never answers: it waits on its cancel flag before computing
+     * anything (waiting here, since on CUDA the throttle is only enqueued: a
+     * cancelled dead worker then skips its task) */
+    if (t->real_throttle && t->draw.dead) {
+        CT_TRY(o->throttle(be, CT_DEAD_MS, w->cancel));
         CT_TRY(wait_throttle(w));
         if (*w->cancel) { *abandoned = 1; return CT_OK; }
     }
@@ -242,9 +245,17 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         }
     }
     w->compute_ms = 1e3 * (ct_now_s() - t0);
-    if (t->real_throttle && t->draw.factor > 1.0) {
-        /* a slow worker takes `factor` times its measured compute time */
-        CT_TRY(o->throttle(be, (t->draw.factor - 1.0) * w->compute_ms, w->cancel));
+    /* The straggler's delay (and a slow worker's extra (factor - 1) x its measured
+     * compute) comes after the compute, in one throttle that a cancel cuts short:
+     * a worker the master stops waiting for is then idle at once, as the virtual
+     * clock assumes (docs/schemes.md, "The two clocks"). */
+    CT_TRY(o->event_record(be, w->computed_ev));
+    atomic_store_explicit(&w->computed_step, t->step, memory_order_release);
+    const double tail_ms = t->draw.delay_ms + (t->draw.factor > 1.0 ? (t->draw.factor - 1.0) * w->compute_ms : 0.0);
+    if (t->real_throttle && tail_ms > 0) {
+        CT_TRY(o->throttle(be, tail_ms, w->cancel));
+        CT_TRY(wait_throttle(w)); /* the thread is busy until the delay is served or cut */
+        if (*w->cancel) { *abandoned = 1; return CT_OK; }
     }
     CT_TRY(o->event_record(be, w->done_ev));
     return CT_OK;
@@ -330,5 +341,12 @@ ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned) {
 void ct_worker_cancel(ct_worker *w) {
     if (w->remote) ct_mpi_proxy_cancel(w->remote);
     if (w->nccl) ct_nccl_pair_cancel(w->nccl);
-    else if (w->cancel) *w->cancel = 1;
+    else if (w->cancel) (void)w->be->ops->flag_raise(w->be, w->cancel); /* fails only on a NULL flag */
+}
+
+ct_status ct_worker_in_tail(ct_worker *w, int *in_tail) {
+    *in_tail = 0;
+    if (w->remote || w->nccl || w->state != CT_WORKER_BUSY || !w->computed_ev) return CT_OK;
+    if (atomic_load_explicit(&w->computed_step, memory_order_acquire) != w->task_step) return CT_OK;
+    return w->be->ops->event_query(w->be, w->computed_ev, in_tail);
 }

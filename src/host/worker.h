@@ -81,6 +81,7 @@ typedef struct ct_worker {
     int msg_finite;         /* local workers: the last task's messages are all finite (set with them) */
     ct_event *done_ev;
     ct_event *throttle_ev;  /* marks the end of the task's throttle (the thread waits for it) */
+    ct_event *computed_ev;  /* recorded when the task's compute is done, before its delay */
     volatile int *cancel;   /* host-visible flag the throttle watches */
     const ct_dataset *data; /* training set (host, shared read-only) */
     /* task hand-off */
@@ -93,6 +94,7 @@ typedef struct ct_worker {
     ct_worker_state state;        /* master's view */
     long task_step;               /* step of the task last submitted (master's view) */
     _Atomic long finished_step;   /* set by the worker thread when the task is enqueued/computed */
+    _Atomic long computed_step;   /* set once computed_ev is recorded: only the delay is left */
     _Atomic int abandoned;        /* the task was cancelled before computing */
     float msg_loss[CT_WORKER_MAX_MSGS]; /* coded loss of each message (host) */
     /* the steady-state step as one graph launch (worker_step.c) */
@@ -137,5 +139,10 @@ void ct_worker_cancel(ct_worker *w);
  * releases the recording */
 ct_status ct_worker_enqueue_step(ct_worker *w, const ct_task *t, int nb, int fast, int direct);
 void ct_worker_drop_graph(ct_worker *w);
+
+/* 1 when the running task has finished computing and is only serving its
+ * straggler delay: cancelled, it finishes at once (0 for remote workers:
+ * their phase is not visible here). */
+ct_status ct_worker_in_tail(ct_worker *w, int *in_tail);
 
 #endif

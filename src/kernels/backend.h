@@ -103,6 +103,9 @@ typedef struct ct_backend_ops {
      * (CUDA: pinned, mapped host memory; CPU: calloc). flag_free(NULL) is a no-op. */
     ct_status (*flag_alloc)(ct_backend *be, volatile int **flag);
     void (*flag_free)(ct_backend *be, volatile int *flag);
+    /* *flag = 1, and a throttle waiting on it returns now (CPU: wakes the sleeping
+     * thread; CUDA: the spin kernel sees it at its next poll) */
+    ct_status (*flag_raise)(ct_backend *be, volatile int *flag);
 
     /* ---- BLAS ---- */
     /* C[M x N] = alpha * op(A) * op(B) + beta * C, row-major, op = transpose if trans != 0.

@@ -101,6 +101,7 @@ static const ct_backend_ops ct_cpu_ops = {
     .event_query = cpu_event_query,
     .flag_alloc = cpu_flag_alloc,
     .flag_free = cpu_flag_free,
+    .flag_raise = ct_cpu_flag_raise,
     .gemm = ct_cpu_gemm,
     .bias_act_forward = ct_cpu_bias_act_forward,
     .act_backward = ct_cpu_act_backward,

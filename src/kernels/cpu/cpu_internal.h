@@ -70,5 +70,6 @@ void ct_cpu_graph_destroy(ct_backend *be, ct_graph *graph);
 
 /* throttle.c */
 ct_status ct_cpu_throttle(ct_backend *be, double ms, volatile int *cancel);
+ct_status ct_cpu_flag_raise(ct_backend *be, volatile int *flag);
 
 #endif

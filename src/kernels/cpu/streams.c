@@ -356,6 +356,7 @@ static void cs_init_ops(void) {
     cs_ops.event_query = cs_event_query;
     cs_ops.flag_alloc = cs_flag_alloc;
     cs_ops.flag_free = cs_flag_free;
+    cs_ops.flag_raise = ct_cpu_flag_raise; /* a store plus a wake of the throttle sleeping on the flag, as on the CPU */
 }
 
 ct_status ct_cpu_streams_backend_create(const ct_backend_config *cfg, ct_backend **out) {

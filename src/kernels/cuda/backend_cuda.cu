@@ -209,6 +209,14 @@ static void cuda_flag_free(ct_backend *be, volatile int *flag) {
     (void)cudaGetLastError();
 }
 
+/* the throttle kernel polls the flag every microsecond: a store is all it takes */
+static ct_status cuda_flag_raise(ct_backend *be, volatile int *flag) {
+    (void)be;
+    if (!flag) return CT_FAIL(CT_ERR_INVALID_ARG, "cuda flag_raise: flag is NULL");
+    *flag = 1;
+    return CT_OK;
+}
+
 static ct_backend_ops make_cuda_ops(void) {
     ct_backend_ops o;
     memset(&o, 0, sizeof o);
@@ -229,6 +237,7 @@ static ct_backend_ops make_cuda_ops(void) {
     o.event_query = cuda_event_query;
     o.flag_alloc = cuda_flag_alloc;
     o.flag_free = cuda_flag_free;
+    o.flag_raise = cuda_flag_raise;
     o.gemm = ct_cuda_gemm;
     o.bias_act_forward = ct_cuda_bias_act_forward;
     o.act_backward = ct_cuda_act_backward;
