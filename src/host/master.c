@@ -546,15 +546,17 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
              * returning now, so it takes part (the virtual clock's "idle at the
              * stop"); one still computing sits this step out on both clocks */
             int tail = 0;
-            if (!fin && w->cancel && *w->cancel) CT_TRY(ct_worker_in_tail(w, &tail));
+            if (!fin) CT_TRY(ct_worker_in_tail(w, &tail));
             if (tail) {
                 const double u0 = ct_now_s();
-                while (!fin) {
+                /* a remote rank stops counting as unwinding once presumed dead */
+                while (!fin && tail) {
                     if (ct_now_s() - u0 > CT_UNWIND_CAP_S)
                         return CT_FAIL(CT_ERR_INTERNAL, "worker %d: still running %g s after its delay was cancelled", i,
                                        CT_UNWIND_CAP_S);
                     sched_yield();
                     CT_TRY(ct_worker_poll(w, &fin, &ab));
+                    if (!fin) CT_TRY(ct_worker_in_tail(w, &tail));
                 }
                 info->unwind_s += ct_now_s() - u0;
             }

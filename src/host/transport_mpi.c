@@ -45,6 +45,7 @@ ct_status ct_mpi_proxy_poll(ct_mpi_proxy *p, ct_worker *w, int *finished, int *a
     return CT_FAIL(CT_ERR_INTERNAL, "MPI proxy without MPI");
 }
 void ct_mpi_proxy_cancel(ct_mpi_proxy *p) { (void)p; }
+int ct_mpi_proxy_unwinding(const ct_mpi_proxy *p) { (void)p; return 0; }
 
 #else
 
@@ -493,6 +494,10 @@ ct_status ct_mpi_proxy_poll(ct_mpi_proxy *p, ct_worker *w, int *finished, int *a
     }
     *finished = 1;
     return CT_OK;
+}
+
+int ct_mpi_proxy_unwinding(const ct_mpi_proxy *p) {
+    return p && p->busy && p->cancel_sent && G.up && !G.silent[p->rank];
 }
 
 void ct_mpi_proxy_cancel(ct_mpi_proxy *p) {

@@ -53,5 +53,9 @@ void ct_mpi_proxy_destroy(ct_mpi_proxy *p);
 ct_status ct_mpi_proxy_submit(ct_mpi_proxy *p, ct_worker *w, const ct_task *t);
 ct_status ct_mpi_proxy_poll(ct_mpi_proxy *p, ct_worker *w, int *finished, int *abandoned);
 void ct_mpi_proxy_cancel(ct_mpi_proxy *p);
+/* 1 while a cancelled task's rank (not presumed dead) has yet to answer: a live
+ * rank answers a cancel at once, so the master waits for it as for a local
+ * worker serving its delay (docs/schemes.md, "The two clocks") */
+int ct_mpi_proxy_unwinding(const ct_mpi_proxy *p);
 
 #endif

@@ -346,7 +346,11 @@ void ct_worker_cancel(ct_worker *w) {
 
 ct_status ct_worker_in_tail(ct_worker *w, int *in_tail) {
     *in_tail = 0;
-    if (w->remote || w->nccl || w->state != CT_WORKER_BUSY || !w->computed_ev) return CT_OK;
+    if (w->remote) {
+        *in_tail = w->state == CT_WORKER_BUSY && ct_mpi_proxy_unwinding(w->remote);
+        return CT_OK;
+    }
+    if (w->nccl || w->state != CT_WORKER_BUSY || !w->computed_ev || !w->cancel || !*w->cancel) return CT_OK;
     if (atomic_load_explicit(&w->computed_step, memory_order_acquire) != w->task_step) return CT_OK;
     return w->be->ops->event_query(w->be, w->computed_ev, in_tail);
 }

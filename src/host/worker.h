@@ -140,9 +140,10 @@ void ct_worker_cancel(ct_worker *w);
 ct_status ct_worker_enqueue_step(ct_worker *w, const ct_task *t, int nb, int fast, int direct);
 void ct_worker_drop_graph(ct_worker *w);
 
-/* 1 when the running task has finished computing and is only serving its
- * straggler delay: cancelled, it finishes at once (0 for remote workers:
- * their phase is not visible here). */
+/* 1 when a cancelled task is about to return: a local worker that has finished
+ * computing and is only serving its straggler delay (cancelled, it finishes at
+ * once), or an MPI rank not presumed dead that has yet to answer its cancel
+ * (a live rank answers at once). 0 for NCCL pairs: their phase is not visible. */
 ct_status ct_worker_in_tail(ct_worker *w, int *in_tail);
 
 #endif
