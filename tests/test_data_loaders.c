@@ -436,7 +436,7 @@ static void test_normalisation(void) {
     /* a constant set keeps a finite, unit std */
     float x[4] = {2, 2, 2, 2};
     int32_t y[2] = {0, 1};
-    ct_dataset k = {2, 2, 2, x, y};
+    ct_dataset k = {2, 2, 2, x, y, 0, 0, 0};
     ct_norm kn = ct_dataset_norm_stats(&k);
     CHECK(kn.mean == 2.0f && kn.std == 1.0f, "constant set: mean %g std %g", kn.mean, kn.std);
     ct_dataset_normalize(&k, kn);

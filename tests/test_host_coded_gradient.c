@@ -15,7 +15,7 @@
 
 typedef struct fixture {
     ct_dataset data;
-    ct_mlp_spec spec;
+    ct_model_spec spec;
     ct_backend *be;
     size_t P;
     float *params, *grad; /* device */
@@ -24,12 +24,12 @@ typedef struct fixture {
 static int fixture_init(fixture *f, ct_device_kind kind) {
     memset(f, 0, sizeof *f);
     if (ct_dataset_synthetic(2400, 12, 5, 1.0, 42, &f->data) != CT_OK) return 0;
-    if (ct_mlp_spec_parse("mlp:12-9-5", 12, 5, &f->spec) != CT_OK) return 0;
+    if (ct_model_spec_parse("mlp:12-9-5", 12, 1, 1, 5, &f->spec) != CT_OK) return 0;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     if (ct_backend_create(kind, &bc, &f->be) != CT_OK) return 0;
-    f->P = ct_mlp_param_count(&f->spec);
+    f->P = ct_model_param_count(&f->spec);
     float *h = malloc(f->P * sizeof(float));
-    ct_mlp_init_params(&f->spec, 7, h);
+    ct_model_init_params(&f->spec, 7, h);
     CHECK_OK(f->be->ops->alloc(f->be, f->P * sizeof(float), (void **)&f->params));
     CHECK_OK(f->be->ops->alloc(f->be, f->P * sizeof(float), (void **)&f->grad));
     CHECK_OK(f->be->ops->memcpy_h2d(f->be, f->params, h, f->P * sizeof(float)));

@@ -12,19 +12,19 @@
 #include "host/master.h"
 
 static ct_dataset data;
-static ct_mlp_spec spec;
+static ct_model_spec spec;
 static ct_backend *be;
 static size_t P;
 static float *params, *grad;
 
 static void setup(void) {
     CHECK_OK(ct_dataset_synthetic(3000, 10, 4, 1.0, 9, &data));
-    CHECK_OK(ct_mlp_spec_parse("mlp:10-7-4", 10, 4, &spec));
+    CHECK_OK(ct_model_spec_parse("mlp:10-7-4", 10, 1, 1, 4, &spec));
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     CHECK_OK(ct_backend_create(CT_DEVICE_CPU, &bc, &be));
-    P = ct_mlp_param_count(&spec);
+    P = ct_model_param_count(&spec);
     float *h = malloc(P * sizeof(float));
-    ct_mlp_init_params(&spec, 5, h);
+    ct_model_init_params(&spec, 5, h);
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&params));
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&grad));
     CHECK_OK(be->ops->memcpy_h2d(be, params, h, P * sizeof(float)));

@@ -19,6 +19,8 @@ typedef struct ct_dataset {
     int classes; /* labels are in [0, classes) */
     float *x;    /* n * dim, row-major */
     int32_t *y;  /* n */
+    /* image shape of a sample (NCHW: dim = c * h * w); c = 0 for flat data */
+    int c, h, w;
 } ct_dataset;
 
 /* Default location of the Debian package dataset-fashion-mnist. */

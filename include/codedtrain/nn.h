@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codedtrain/data.h"
 #include "codedtrain/status.h"
 #include "kernels/backend.h"
 
@@ -109,6 +110,8 @@ typedef struct ct_model_spec {
  * classes 0: taken from the string. CT_ERR_INVALID_ARG naming the string and
  * the bad token otherwise. */
 ct_status ct_model_spec_parse(const char *s, int in_c, int in_h, int in_w, int classes, ct_model_spec *out);
+/* The same with the input shape and classes of a dataset (flat data when its c is 0). */
+ct_status ct_model_spec_parse_for(const char *s, const ct_dataset *d, ct_model_spec *out);
 /* A self-contained string that parses back to the same spec with no data
  * ("mlp:784-256-10" or "cnn:1x28x28:c6k5p2-r-...-10"); truncated to len. */
 void ct_model_spec_format(const ct_model_spec *spec, char *buf, size_t len);

@@ -99,7 +99,7 @@ static ct_status make_code(ct_master *m) {
     return CT_OK;
 }
 
-ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, const ct_dataset *train,
+ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, const ct_dataset *train,
                            ct_backend *master_be, ct_master **out) {
     *out = NULL;
     ct_master *m = calloc(1, sizeof *m);
@@ -108,7 +108,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
     m->cfg = c;
     m->be = master_be;
     m->data = train;
-    m->P = ct_mlp_param_count(spec);
+    m->P = ct_model_param_count(spec);
     m->t0 = ct_now_s();
 #define GO(x) do { if (st == CT_OK) st = (x); } while (0)
     GO(make_code(m));

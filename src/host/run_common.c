@@ -61,14 +61,14 @@ ct_status ct_run_check_config(const ct_train_config *c) {
     return CT_OK;
 }
 
-ct_status ct_run_test_accuracy(ct_backend *be, ct_mlp_workspace *ws, const float *params, const ct_dataset *test,
+ct_status ct_run_test_accuracy(ct_backend *be, ct_model_workspace *ws, const float *params, const ct_dataset *test,
                                int batch, float *xb, float *hlogits, int classes, double *acc) {
     long correct = 0;
     for (int i = 0; i < test->n; i += batch) {
         int nb = test->n - i < batch ? test->n - i : batch;
         const float *logits = NULL;
         CT_TRY(be->ops->memcpy_h2d(be, xb, test->x + (size_t)i * test->dim, (size_t)nb * test->dim * sizeof(float)));
-        CT_TRY(ct_mlp_forward(ws, params, xb, nb, &logits));
+        CT_TRY(ct_model_forward(ws, params, xb, nb, &logits));
         CT_TRY(be->ops->memcpy_d2h(be, hlogits, logits, (size_t)nb * classes * sizeof(float)));
         CT_TRY(be->ops->sync(be));
         for (int r = 0; r < nb; r++) {

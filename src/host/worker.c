@@ -69,7 +69,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     w->max_d = c->max_d;
     w->max_m = c->max_m;
     w->max_per_part = c->max_per_part;
-    w->P = ct_mlp_param_count(c->spec);
+    w->P = ct_model_param_count(c->spec);
     atomic_store(&w->finished_step, -1);
     *out = w; /* from here on, ct_worker_destroy cleans up partial state */
     if (c->transport == CT_TRANSPORT_MPI) return create_proxy(c, w);
@@ -79,7 +79,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
 
     const size_t nb = (size_t)c->max_d * c->max_per_part;
     const ct_backend_ops *o = w->be->ops;
-    CT_TRY(ct_mlp_workspace_create(w->be, c->spec, (int)nb, &w->ws));
+    CT_TRY(ct_model_workspace_create(w->be, c->spec, (int)nb, &w->ws));
     CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->params));
     for (int l = 0; l < c->max_m; l++) CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->msg[l]));
     /* per-partition gradients for the general path (also forced when m == 1) */
@@ -159,7 +159,7 @@ void ct_worker_destroy(ct_worker *w) {
         o->free(w->be, w->y);
         o->free(w->be, w->w);
         o->free(w->be, w->loss);
-        ct_mlp_workspace_destroy(w->ws);
+        ct_model_workspace_destroy(w->ws);
         if (w->owns_backend) ct_backend_destroy(w->be);
     }
     free(w->hx);
@@ -208,7 +208,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     if (fast) {
         /* m = 1: the message is linear in the per-sample loss weights, so one
          * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
+        CT_TRY(ct_model_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
         CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, sizeof(float)));
         CT_TRY(o->sync(be));
         w->msg_loss[0] = w->hloss[0];
@@ -216,7 +216,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
         const float *G[CT_COMBINE_MAX];
         for (int j = 0; j < t->d; j++) {
             float *gj = w->part_grad + (size_t)j * w->P;
-            CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
+            CT_TRY(ct_model_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
                                     w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
             G[j] = gj;
         }

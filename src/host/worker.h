@@ -49,7 +49,7 @@ typedef struct ct_worker {
     int id;
     ct_backend *be;
     int owns_backend;
-    ct_mlp_workspace *ws;
+    ct_model_workspace *ws;
     size_t P;
     int dim;
     int max_d, max_m, max_per_part;
@@ -91,7 +91,7 @@ typedef struct ct_worker {
 typedef struct ct_worker_config {
     int id;
     ct_backend *backend;     /* the worker's own context (the worker takes ownership) */
-    const ct_mlp_spec *spec;
+    const ct_model_spec *spec;
     const ct_dataset *data;
     int max_d, max_m, max_per_part;
     int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */

@@ -394,3 +394,9 @@ void ct_model_init_params(const ct_model_spec *spec, uint64_t seed, float *host_
         off += nw + nb;
     }
 }
+
+ct_status ct_model_spec_parse_for(const char *s, const ct_dataset *d, ct_model_spec *out) {
+    if (!d) return ct_model_spec_parse(s, 0, 0, 0, 0, out);
+    if (d->c > 0) return ct_model_spec_parse(s, d->c, d->h, d->w, d->classes, out);
+    return ct_model_spec_parse(s, d->dim, d->dim > 0 ? 1 : 0, d->dim > 0 ? 1 : 0, d->classes, out);
+}
