@@ -1,8 +1,8 @@
 /* The coded runtime computes the right gradient: with s workers dropped, every
  * exact code's decoded gradient equals the uncoded full-minibatch gradient at
  * the same parameters; the m = 1 fast path (per-sample loss weights) and the
- * general path (per-partition gradients + combine) agree. CPU backend always,
- * CUDA when a GPU is usable. */
+ * general path (per-partition gradients + combine) agree. For an MLP and a
+ * small CNN; CPU backend always, CUDA when a GPU is usable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,15 @@ typedef struct fixture {
     float *params, *grad; /* device */
 } fixture;
 
+/* the models every test runs on: an MLP and a tiny CNN (on the same 36
+ * features seen as a 1x6x6 image) */
+static const char *const models[] = {"mlp:36-9-5", "cnn:1x6x6:c3k3p1-r-m2-c4k2s2-r-f6-r-5"};
+static const char *model = "mlp:36-9-5";
+
 static int fixture_init(fixture *f, ct_device_kind kind) {
     memset(f, 0, sizeof *f);
-    if (ct_dataset_synthetic(2400, 12, 5, 1.0, 42, &f->data) != CT_OK) return 0;
-    if (ct_model_spec_parse("mlp:12-9-5", 12, 1, 1, 5, &f->spec) != CT_OK) return 0;
+    if (ct_dataset_synthetic(2400, 36, 5, 1.0, 42, &f->data) != CT_OK) return 0;
+    if (ct_model_spec_parse_for(model, &f->data, &f->spec) != CT_OK) return 0;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     if (ct_backend_create(kind, &bc, &f->be) != CT_OK) return 0;
     f->P = ct_model_param_count(&f->spec);
@@ -106,7 +111,7 @@ static void test_exact_codes_under_drop(ct_device_kind kind) {
                 double loss = 0;
                 if (!step_grad(&f, &c, got, &loss, &arrived)) continue;
                 double err = ct_rel_err_f(got, ref, f.P);
-                CHECK(err < 1e-5, "%s n=%d s=%d %s: gradient rel err %.3g vs uncoded", codes[ci], n, s, drop, err);
+                CHECK(err < 1e-5, "%s %s n=%d s=%d %s: gradient rel err %.3g vs uncoded", model, codes[ci], n, s, drop, err);
                 /* the same workers answering with NaN are erasures: same gradient */
                 char nan_spec[64] = "nan:";
                 snprintf(nan_spec + 4, sizeof nan_spec - 4, "%s", drop + 5);
@@ -147,7 +152,7 @@ static void test_fast_vs_general_path(ct_device_kind kind) {
         if (!step_grad(&f, &c, b, &lb, &nb)) continue;
         double err = ct_rel_err_f(a, b, f.P);
         CHECK(na == nb, "%s: arrivals differ between paths (%d vs %d)", codes[ci], na, nb);
-        CHECK(err < 1e-5, "%s: fast path vs general path rel err %.3g", codes[ci], err);
+        CHECK(err < 1e-5, "%s %s: fast path vs general path rel err %.3g", model, codes[ci], err);
         CHECK(fabs(la - lb) < 1e-5 * fabs(lb), "%s: loss %.8g vs %.8g", codes[ci], la, lb);
     }
     free(a);
@@ -156,12 +161,17 @@ static void test_fast_vs_general_path(ct_device_kind kind) {
 }
 
 int main(void) {
-    test_exact_codes_under_drop(CT_DEVICE_CPU);
-    test_fast_vs_general_path(CT_DEVICE_CPU);
-    if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) {
-        test_exact_codes_under_drop(CT_DEVICE_CUDA);
-        test_fast_vs_general_path(CT_DEVICE_CUDA);
-    } else {
+    const int cuda = ct_backend_device_count(CT_DEVICE_CUDA) > 0;
+    for (size_t mi = 0; mi < sizeof models / sizeof *models; mi++) {
+        model = models[mi];
+        test_exact_codes_under_drop(CT_DEVICE_CPU);
+        test_fast_vs_general_path(CT_DEVICE_CPU);
+        if (cuda) {
+            test_exact_codes_under_drop(CT_DEVICE_CUDA);
+            test_fast_vs_general_path(CT_DEVICE_CUDA);
+        }
+    }
+    if (!cuda) {
         printf("note: no usable CUDA device, CUDA half of this test not run\n");
     }
     return ct_test_done("test_host_coded_gradient");

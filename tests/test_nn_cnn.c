@@ -81,6 +81,8 @@ static void check_grammar(void) {
     check_spec_bad("cnn:c4k3p3-10", 1, 8, 8, 10, "padding must be smaller than the kernel");
     check_spec_bad("cnn:c4-10", 0, 0, 0, 10, "no input shape");
     check_spec_bad("cnn:1x9x9:c4-10", 1, 28, 28, 10, "does not match the data's 1x28x28");
+    check_spec_ok("cnn:1x6x6:c2k3-r-4", 36, 1, 1, 4, 2 * 9 + 2 + 2 * 16 * 4 + 4, 4); /* flat data as an image */
+    check_spec_bad("cnn:1x6x5:c2k3-r-4", 36, 1, 1, 4, "does not match the data's 36x1x1");
     check_spec_bad("resnet50", 1, 28, 28, 10, "unknown model");
 }
 

@@ -104,7 +104,8 @@ typedef struct ct_model_spec {
  *                   (average pool), r (ReLU), fN (dense N), N (last dense, to
  *                   the classes). A Flatten module is inserted before the
  *                   first dense layer after a conv or pool. An optional shape
- *                   prefix "cnn:CxHxW:TOKENS" fixes the input shape.
+ *                   prefix "cnn:CxHxW:TOKENS" fixes the input shape
+ *                   (flat data of C*H*W features is viewed as that image).
  * The input shape comes from the data (in_c x in_h x in_w; in_h = in_w = 1
  * for flat data; 0 x 0 x 0 when unknown, then the string must carry it).
  * classes 0: taken from the string. CT_ERR_INVALID_ARG naming the string and

@@ -225,7 +225,9 @@ static ct_status parse_cnn(const char *model, const char *body, int in_c, int in
         if (!parse_shape(&q, &sc, &sh, &sw))
             return CT_FAIL(CT_ERR_INVALID_ARG, "--model '%s': bad input shape before ':' (expected e.g. cnn:3x32x32:...)",
                            model);
-        if (in_c > 0 && (sc != in_c || sh != in_h || sw != in_w))
+        /* flat data of c*h*w features may be viewed as that image */
+        const int flat_match = in_h == 1 && in_w == 1 && (long)sc * sh * sw == in_c;
+        if (in_c > 0 && !flat_match && (sc != in_c || sh != in_h || sw != in_w))
             return CT_FAIL(CT_ERR_INVALID_ARG, "--model '%s': input shape %dx%dx%d does not match the data's %dx%dx%d",
                            model, sc, sh, sw, in_c, in_h, in_w);
         c = sc;
