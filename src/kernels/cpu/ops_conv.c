@@ -4,6 +4,7 @@
 #include "kernels/cpu/cpu_internal.h"
 CT_CPU_VECTORIZE
 
+#include <stddef.h>
 #include <string.h>
 
 static ct_status check_io(const char *who, const ct_conv_geom *g, int batch, const void *in, const void *out) {
@@ -13,20 +14,40 @@ static ct_status check_io(const char *who, const ct_conv_geom *g, int batch, con
     return CT_OK;
 }
 
-/* One row of col: kernel offset (i, j) of channel ci over every output pixel. */
+/* Output columns ox whose input column ox*stride - pad + j lies inside the
+ * image: [*lo, *hi) (empty when *lo >= *hi). Keeps the copy loops free of
+ * bound checks. */
+static void valid_cols(const ct_conv_geom *g, int j, int *lo, int *hi) {
+    const int off = g->pad - j; /* ix = ox*stride - off */
+    int l = off > 0 ? (off + g->stride - 1) / g->stride : 0;
+    const int last = g->w - 1 + off; /* ox*stride <= last */
+    int h = last < 0 ? 0 : last / g->stride + 1;
+    if (h > g->ow) h = g->ow;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* One row of col: kernel offset (i, j) of one channel over every output pixel. */
 static void im2col_row(const ct_conv_geom *g, const float *restrict plane, int i, int j, float *restrict row) {
+    int lo, hi;
+    valid_cols(g, j, &lo, &hi);
+    const int s = g->stride;
     for (int oy = 0; oy < g->oh; oy++) {
-        const int iy = oy * g->stride - g->pad + i;
+        const int iy = oy * s - g->pad + i;
         float *restrict r = row + (size_t)oy * g->ow;
         if (iy < 0 || iy >= g->h) {
             memset(r, 0, (size_t)g->ow * sizeof(float));
             continue;
         }
-        const float *restrict src = plane + (size_t)iy * g->w;
-        for (int ox = 0; ox < g->ow; ox++) {
-            const int ix = ox * g->stride - g->pad + j;
-            r[ox] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
+        const ptrdiff_t base = (ptrdiff_t)iy * g->w - g->pad + j; /* plane[base + ox*s]: column ox's pixel */
+        for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
+        if (s == 1) {
+            if (hi > lo) memcpy(r + lo, plane + base + lo, (size_t)(hi - lo) * sizeof(float));
+        } else {
+            for (int ox = lo; ox < hi; ox++) r[ox] = plane[base + (ptrdiff_t)ox * s];
         }
+        for (int ox = hi; ox < g->ow; ox++) r[ox] = 0.0f;
     }
 }
 
@@ -55,13 +76,17 @@ ct_status ct_cpu_col2im(ct_backend *be, const ct_conv_geom *g, int batch, const 
             for (int i = 0; i < g->kh; i++)
                 for (int j = 0; j < g->kw; j++) {
                     const float *restrict r = col + ((size_t)b * K + ((size_t)ci * g->kh + i) * g->kw + j) * opix;
+                    int lo, hi;
+                    valid_cols(g, j, &lo, &hi);
                     for (int oy = 0; oy < g->oh; oy++) {
                         const int iy = oy * g->stride - g->pad + i;
                         if (iy < 0 || iy >= g->h) continue;
-                        for (int ox = 0; ox < g->ow; ox++) {
-                            const int ix = ox * g->stride - g->pad + j;
-                            if (ix >= 0 && ix < g->w) dp[(size_t)iy * g->w + ix] += r[(size_t)oy * g->ow + ox];
-                        }
+                        const ptrdiff_t base = (ptrdiff_t)iy * g->w - g->pad + j;
+                        const float *restrict src = r + (size_t)oy * g->ow;
+                        if (g->stride == 1)
+                            for (int ox = lo; ox < hi; ox++) dp[base + ox] += src[ox];
+                        else
+                            for (int ox = lo; ox < hi; ox++) dp[base + (ptrdiff_t)ox * g->stride] += src[ox];
                     }
                 }
         }
