@@ -5,7 +5,8 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
 # LeNet-5 on Fashion-MNIST until 0.90 test accuracy (bench/results/lenet5_fashion.md)
-LENET_ARGS ?= train --model lenet5 --epochs 30 --target-acc 0.90 --log $(BUILD)/lenet5.jsonl
+LENET_ARGS ?= train --model lenet5 --epochs 20 --lr 0.02 --lr-schedule cosine --weight-decay 5e-4 --batch 64 \
+              --target-acc 0.90 --log $(BUILD)/lenet5.jsonl --checkpoint $(BUILD)/lenet5.safetensors
 DEB_PKGS  := python3-venv python3-numpy cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
              clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
