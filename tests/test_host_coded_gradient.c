@@ -25,10 +25,13 @@ typedef struct fixture {
  * features seen as a 1x6x6 image) */
 static const char *const models[] = {"mlp:36-9-5", "cnn:1x6x6:c3k3p1-r-m2-c4k2s2-r-f6-r-5"};
 static const char *model = "mlp:36-9-5";
+static const char *augment = NULL; /* --augment of every run; the data are 1x6x6 images */
 
 static int fixture_init(fixture *f, ct_device_kind kind) {
     memset(f, 0, sizeof *f);
     if (ct_dataset_synthetic(2400, 36, 5, 1.0, 42, &f->data) != CT_OK) return 0;
+    f->data.c = 1; /* seen as 1x6x6 images (augmentation needs the shape) */
+    f->data.h = f->data.w = 6;
     if (ct_model_spec_parse_for(model, &f->data, &f->spec) != CT_OK) return 0;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     if (ct_backend_create(kind, &bc, &f->be) != CT_OK) return 0;
@@ -80,6 +83,7 @@ static void base_config(ct_train_config *c, ct_device_kind kind, int n) {
     c->seed = 3;
     c->clock = CT_CLOCK_VIRTUAL; /* deterministic arrivals; every gradient is still computed */
     c->threads = 1;
+    c->augment = augment;
 }
 
 static void test_exact_codes_under_drop(ct_device_kind kind) {
@@ -171,6 +175,34 @@ int main(void) {
             test_fast_vs_general_path(CT_DEVICE_CUDA);
         }
     }
+    /* augmentation keyed by (seed, epoch, sample): every worker holding a
+     * partition augments it alike, so exact codes still decode the (augmented)
+     * uncoded gradient; and augmentation does change that gradient */
+    model = models[1];
+    augment = "crop:1+flip";
+    test_exact_codes_under_drop(CT_DEVICE_CPU);
+    test_fast_vs_general_path(CT_DEVICE_CPU);
+    {
+        fixture f;
+        if (fixture_init(&f, CT_DEVICE_CPU)) {
+            float *a = malloc(f.P * sizeof(float)), *b = malloc(f.P * sizeof(float));
+            ct_train_config c;
+            double la, lb;
+            int na, nb;
+            base_config(&c, CT_DEVICE_CPU, 4);
+            if (step_grad(&f, &c, a, &la, &na)) {
+                augment = NULL;
+                base_config(&c, CT_DEVICE_CPU, 4);
+                if (step_grad(&f, &c, b, &lb, &nb))
+                    CHECK(ct_rel_err_f(a, b, f.P) > 1e-3, "augmentation left the gradient unchanged (rel diff %.3g)",
+                          ct_rel_err_f(a, b, f.P));
+            }
+            free(a);
+            free(b);
+        }
+        fixture_free(&f);
+    }
+    augment = NULL;
     if (!cuda) {
         printf("note: no usable CUDA device, CUDA half of this test not run\n");
     }

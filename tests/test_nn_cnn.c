@@ -273,8 +273,61 @@ static void check_weight_linearity(const char *model, int B) {
     problem_free(&p);
 }
 
+/* augmentation: a function of (seed, epoch, index) alone; crops are shifted
+ * copies with zero fill, flips are mirrors; both vary over samples and epochs */
+static void check_augment(void) {
+    ct_dataset d;
+    CHECK_OK(ct_dataset_synthetic(64, 2 * 5 * 4, 3, 1.0, 5, &d));
+    d.c = 2, d.h = 5, d.w = 4;
+    ct_augment a;
+    CHECK_OK(ct_augment_parse("crop:1+flip", &a));
+    CHECK(a.crop_pad == 1 && a.flip == 1, "crop:1+flip parsed as %d %d", a.crop_pad, a.flip);
+    CHECK(ct_augment_parse("crop:0", &a) == CT_ERR_INVALID_ARG && strstr(ct_last_error(), "crop:P"), "crop:0 refused");
+    CHECK(ct_augment_parse("flip+flip", &a) == CT_ERR_INVALID_ARG, "flip twice refused");
+    CHECK(ct_augment_parse("rotate", &a) == CT_ERR_INVALID_ARG && strstr(ct_last_error(), "'rotate'"), "rotate refused");
+    CHECK_OK(ct_augment_parse(NULL, &a));
+    CHECK(!ct_augment_active(&a), "NULL is none");
+    float o1[40], o2[40];
+    int shifts_seen[9] = {0}, flips = 0, changed_by_epoch = 0;
+    CHECK_OK(ct_augment_parse("crop:1+flip", &a));
+    for (int idx = 0; idx < 64; idx++) {
+        const float *x = d.x + (size_t)idx * 40;
+        ct_augment_sample(&d, &a, 9, 3, idx, o1);
+        ct_augment_sample(&d, &a, 9, 3, idx, o2);
+        CHECK(!memcmp(o1, o2, sizeof o1), "sample %d: two calls differ", idx);
+        ct_augment_sample(&d, &a, 9, 4, idx, o2);
+        changed_by_epoch += memcmp(o1, o2, sizeof o1) != 0;
+        /* o1 must be x flipped or not, shifted by some (dy, dx) in [-1, 1]^2 with zero fill */
+        int found = 0;
+        for (int f = 0; f < 2 && !found; f++)
+            for (int dy = -1; dy <= 1 && !found; dy++)
+                for (int dx = -1; dx <= 1 && !found; dx++) {
+                    int ok = 1;
+                    for (int c = 0; c < 2 && ok; c++)
+                        for (int y = 0; y < 5 && ok; y++)
+                            for (int xo = 0; xo < 4 && ok; xo++) {
+                                const int sy = y + dy, sx = (f ? 3 - xo : xo) + dx;
+                                const float want = (sy >= 0 && sy < 5 && sx >= 0 && sx < 4) ? x[(c * 5 + sy) * 4 + sx] : 0.0f;
+                                ok = o1[(c * 5 + y) * 4 + xo] == want;
+                            }
+                    if (ok) {
+                        found = 1;
+                        flips += f;
+                        shifts_seen[(dy + 1) * 3 + dx + 1]++;
+                    }
+                }
+        CHECK(found, "sample %d: not a flipped/shifted copy", idx);
+    }
+    int distinct = 0;
+    for (int k = 0; k < 9; k++) distinct += shifts_seen[k] > 0;
+    CHECK(distinct >= 6 && flips > 10 && flips < 54, "64 samples: %d of 9 shifts, %d flips", distinct, flips);
+    CHECK(changed_by_epoch > 32, "only %d of 64 samples change with the epoch", changed_by_epoch);
+    ct_dataset_free(&d);
+}
+
 int main(void) {
     check_grammar();
+    check_augment();
     ct_backend_config cfg = CT_BACKEND_CONFIG_INIT;
     CHECK_OK(ct_backend_create(CT_DEVICE_CPU, &cfg, &be));
     if (!be) return ct_test_done("test_nn_cnn");

@@ -86,6 +86,9 @@ typedef struct ct_train_config {
                                     virtual clock whatever --clock says) | cpu | cuda | auto (a pool of
                                     backend workers, src/host/uep_workers.h, on the clock of `clock`) */
     double uep_time_scale_ms;    /* pool on the real clock: wall ms per latency unit (throttles, deadline) */
+
+    /* ---- data augmentation (image data; ct_augment_parse): "crop:4+flip", NULL = none ---- */
+    const char *augment;
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1

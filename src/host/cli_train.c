@@ -24,6 +24,9 @@ static void train_usage(FILE *f) {
             "                        the data (1x28x28, 3x32x32) or a prefix cnn:CxHxW:TOKENS\n"
             "  --dataset KIND        idx (default), cifar10, synthetic:N,DIM,CLASSES\n"
             "  --data DIR            IDX or CIFAR-10 directory (default %s)\n"
+            "  --augment A           none (default), crop:P (random shift by up to P pixels, zero fill),\n"
+            "                        flip (horizontal, p = 1/2), crop:P+flip; drawn per (seed, epoch, sample),\n"
+            "                        so every worker holding a sample augments it alike\n"
             "optimisation:\n"
             "  --epochs E            epochs (default 5)\n"
             "  --batch B             minibatch size (default 128)\n"
@@ -135,6 +138,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--resume")) { VALUE(); c->resume_path = v; }
     else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); }
     else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; }
+    else if (!strcmp(a, "--augment")) { VALUE(); c->augment = v; }
     else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
     else if (!strcmp(a, "--batch")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
     else if (!strcmp(a, "--lr")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }

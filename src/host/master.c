@@ -42,6 +42,7 @@ struct ct_master {
     int has_oracle;    /* the straggler model told the policy the true mean response times */
     int32_t *perm;
     int perm_epoch;    /* epoch whose permutation perm holds (0: none yet) */
+    ct_augment augment; /* every worker augments a sample alike: keyed by (seed, epoch, index) */
     int32_t **samples; /* per worker: its partitions' slices this step */
     uint64_t *mask;
     double vnow, t0;
@@ -111,6 +112,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, 
     m->P = ct_model_param_count(spec);
     m->t0 = ct_now_s();
 #define GO(x) do { if (st == CT_OK) st = (x); } while (0)
+    GO(ct_augment_parse(c->augment, &m->augment));
+    if (st == CT_OK && ct_augment_active(&m->augment) && train->c < 1)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--augment %s needs image data (IDX or CIFAR-10), not flat features", c->augment);
+    if (st == CT_OK && ct_augment_active(&m->augment) && c->transport != 0)
+        st = CT_FAIL(CT_ERR_UNSUPPORTED, "--augment is not supported with --transport mpi or nccl yet");
     GO(make_code(m));
     if (st == CT_OK) {
         m->n = ct_code_n_workers(m->code);
@@ -189,7 +195,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, 
                                .max_d = ct_code_load(m->code, i) > 0 ? ct_code_load(m->code, i) : 1,
                                .max_m = ct_code_messages(m->code, i) > 0 ? ct_code_messages(m->code, i) : 1,
                                .max_per_part = m->per_part, .threaded = m->n > 1,
-                               .compress = (ct_compress)c->compress,
+                               .compress = (ct_compress)c->compress, .augment = m->augment, .augment_seed = c->seed,
                                .transport = c->transport}; /* transport seam: mpi makes worker i a proxy for rank i+1 */
         st = ct_worker_create(&wc, &m->w[i]);
         if (st == CT_OK) {
@@ -473,6 +479,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
                      .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
                      .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path,
+                     .epoch = epoch,
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */

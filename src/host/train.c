@@ -395,6 +395,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_model_spec_parse_for(cfg->model, &t.train, &t.spec);
+    ct_augment aug;
+    if (st == CT_OK) st = ct_augment_parse(cfg->augment, &aug);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
     if (st == CT_OK && rank > 0) { /* an MPI worker rank: serve tasks until rank 0 says stop; no output, no log */
         st = ct_mpi_worker_main(cfg, &t.train, &t.spec);

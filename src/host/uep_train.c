@@ -820,6 +820,8 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
     if (st == CT_OK) st = ct_model_spec_parse_for(resolved.model, &r.train, &r.model);
     /* conv layers are not UEP-coded (docs/models.md says why) */
+    if (st == CT_OK && resolved.augment && strcmp(resolved.augment, "none"))
+        st = CT_FAIL(CT_ERR_UNSUPPORTED, "--uep does not support --augment");
     if (st == CT_OK && !ct_model_as_mlp(&r.model, &r.spec))
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --model '%s': UEP-coded backprop supports MLPs (dense layers) only",
                      resolved.model);

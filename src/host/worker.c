@@ -65,6 +65,8 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     w->be = c->backend;
     w->owns_backend = 1;
     w->data = c->data;
+    w->augment = c->augment;
+    w->augment_seed = c->augment_seed;
     w->dim = c->data->dim;
     w->max_d = c->max_d;
     w->max_m = c->max_m;
@@ -193,7 +195,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     int32_t *hy = direct ? w->y : w->hy;
     for (int s = 0; s < nb; s++) {
         int32_t idx = t->samples[s];
-        memcpy(hx + (size_t)s * w->dim, w->data->x + (size_t)idx * w->dim, (size_t)w->dim * sizeof(float));
+        ct_augment_sample(w->data, &w->augment, w->augment_seed, t->epoch, idx, hx + (size_t)s * w->dim);
         hy[s] = w->data->y[idx];
     }
     const int fast = t->m == 1 && !t->general_path;
