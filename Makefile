@@ -8,7 +8,7 @@ RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
 LENET_ARGS ?= train --model lenet5 --epochs 20 --lr 0.02 --lr-schedule cosine --weight-decay 5e-4 --batch 64 \
               --target-acc 0.90 --log $(BUILD)/lenet5.jsonl --checkpoint $(BUILD)/lenet5.safetensors
 DEB_PKGS  := python3-venv python3-numpy cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
-             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin
+             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin pkgconf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 
 static double now(void) {
     struct timespec ts;

@@ -12,6 +12,7 @@
 
 #include "codedtrain/nn.h"
 #include "ct_test.h"
+#include "kernels/backend.h"
 #include "ref_model.h"
 
 static ct_backend *be;

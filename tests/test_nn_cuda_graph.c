@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 #include "ct_test.h"
 
 static ct_backend *gpu;

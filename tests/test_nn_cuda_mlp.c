@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 #include "ct_test.h"
 
 typedef struct {

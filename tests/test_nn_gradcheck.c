@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 #include "ct_test.h"
 
 /* ---------- float64 reference MLP ---------- */

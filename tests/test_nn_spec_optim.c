@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 #include "ct_test.h"
 
 static void expect_spec(const char *s, int input_dim, int classes, const char *want) {

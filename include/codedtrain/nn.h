@@ -9,7 +9,7 @@
 
 #include "codedtrain/data.h"
 #include "codedtrain/status.h"
-#include "kernels/backend.h"
+#include "codedtrain/device.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -42,12 +42,15 @@ static inline uint64_t ct_rng_u64(ct_rng *r) {
 /* uniform double in [0, 1) with 53 random bits */
 static inline double ct_rng_uniform(ct_rng *r) { return (double)(ct_rng_u64(r) >> 11) * 0x1.0p-53; }
 
+/* a GCC/Clang extension; __extension__ keeps -pedantic users of this header quiet */
+__extension__ typedef unsigned __int128 ct_rng_u128;
+
 /* uniform integer in [0, n), n >= 1 (Lemire's nearly-divisionless, unbiased) */
 static inline uint64_t ct_rng_below(ct_rng *r, uint64_t n) {
     uint64_t threshold = (0 - n) % n;
     for (;;) {
         uint64_t x = ct_rng_u64(r);
-        unsigned __int128 m = (unsigned __int128)x * n;
+        ct_rng_u128 m = (ct_rng_u128)x * n;
         if ((uint64_t)m >= threshold) return (uint64_t)(m >> 64);
     }
 }

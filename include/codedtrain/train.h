@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "codedtrain/status.h"
-#include "kernels/backend.h"
+#include "codedtrain/device.h"
 
 #ifdef __cplusplus
 extern "C" {

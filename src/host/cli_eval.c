@@ -13,6 +13,7 @@
 #include "host/cli.h"
 #include "host/run_common.h"
 #include "host/jsonl.h"
+#include "kernels/backend.h"
 
 enum { CT_EVAL_CLI_BATCH = 1000 };
 

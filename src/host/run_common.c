@@ -1,6 +1,8 @@
 /* Shared pieces of a training run (see run_common.h). */
 #include "host/run_common.h"
 
+#include "kernels/backend.h"
+
 #include <stdlib.h>
 #include <string.h>
 

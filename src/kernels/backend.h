@@ -20,13 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codedtrain/device.h" /* ct_device_kind, ct_backend, creation and discovery */
 #include "codedtrain/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum ct_device_kind { CT_DEVICE_AUTO = 0, CT_DEVICE_CPU, CT_DEVICE_CUDA } ct_device_kind;
 
 typedef enum ct_activation { CT_ACT_NONE = 0, CT_ACT_RELU } ct_activation;
 
@@ -36,7 +35,6 @@ typedef enum ct_quantizer {
     CT_QUANT_SIGN_EF        /* p = y + e, q = (||p||_1/P) sign(p), e <- p - q */
 } ct_quantizer;
 
-typedef struct ct_backend ct_backend; /* one worker context (device+stream+BLAS) */
 typedef struct ct_event ct_event;     /* completion marker on a stream */
 typedef struct ct_graph ct_graph;     /* a captured, replayable sequence of ops (CUDA graph) */
 
@@ -79,17 +77,6 @@ typedef struct ct_conv_geom {
     int oh, ow;
 } ct_conv_geom;
 ct_status ct_conv_geom_check(const char *who, const ct_conv_geom *g);
-
-/* Options for creating a worker context. Versioned: initialise with
- * CT_BACKEND_CONFIG_INIT and change only what you need. */
-typedef struct ct_backend_config {
-    int version;        /* CT_BACKEND_CONFIG_VERSION */
-    int device_index;   /* CUDA: which GPU (round-robin is the caller's job) */
-    int threads;        /* CPU: BLAS threads for this worker (>=1) */
-} ct_backend_config;
-
-#define CT_BACKEND_CONFIG_VERSION 1
-#define CT_BACKEND_CONFIG_INIT {CT_BACKEND_CONFIG_VERSION, 0, 1}
 
 /* The op table. Implementations fill every pointer; NULL means unsupported. */
 typedef struct ct_backend_ops {
@@ -289,22 +276,6 @@ ct_status ct_uep_block_gemm_via_gemm(ct_backend *be, ct_uep_layout layout, int M
 ct_status ct_uep_check_args(const char *who, ct_uep_layout layout, int M, int N, int K, int a_rows, int b_cols,
                             const float *A, int lda, const float *B, int ldb, int nblocks,
                             const ct_uep_block *blocks, const float *C, int ldc);
-
-/* ---- creation and discovery ---- */
-
-/* Number of usable devices of this kind (CPU: 1; CUDA: visible GPUs, 0 when no
- * driver/GPU or when CUDA support was not built). Never fails. */
-int ct_backend_device_count(ct_device_kind kind);
-
-/* Create one worker context of `kind` (AUTO = CUDA if a GPU is usable, else CPU).
- * Fails with CT_ERR_NO_DEVICE for CUDA without a usable GPU, CT_ERR_UNSUPPORTED
- * when CUDA support was not built. */
-ct_status ct_backend_create(ct_device_kind kind, const ct_backend_config *cfg, ct_backend **out);
-void ct_backend_destroy(ct_backend *be);
-
-/* "auto" | "cpu" | "cuda" -> kind; CT_ERR_INVALID_ARG otherwise. */
-ct_status ct_device_kind_parse(const char *s, ct_device_kind *out);
-const char *ct_device_kind_name(ct_device_kind k);
 
 /* Implementation constructors (backend.c dispatches to these). */
 ct_status ct_cpu_backend_create(const ct_backend_config *cfg, ct_backend **out);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codedtrain/nn.h"
+#include "kernels/backend.h"
 
 /* im2col columns are formed for this many floats' worth of samples at once
  * (at least one sample): bounds the workspace for large batches. */
