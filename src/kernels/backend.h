@@ -235,7 +235,8 @@ typedef struct ct_backend_ops {
      * non-capturable call. CUDA: graph_begin allocates uep_block_gemm's split
      * workspace (16 MiB, once per context) so that nothing allocates while
      * recording.
-     * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad,
+     * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad, im2col,
+     * col2im, channel_bias_act_forward, channel_bias_grad, the pooling ops,
      * softmax_xent, sgd_update, fill, scale, axpy, combine, sign_pack,
      * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
      * from PINNED host memory only. NOT capturable: sync, nrm2, dot, all_finite
