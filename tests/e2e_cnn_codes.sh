@@ -4,7 +4,8 @@
 # LDGM, a CMAB policy and an approximate code (BGC); each run must exit 0 and
 # reach a test accuracy far above chance (0.25) on seeded synthetic data seen
 # as 1x6x6 images. A virtual-clock run repeated gives the same log bit for bit,
-# and a CNN checkpoint resumes.
+# a CNN checkpoint resumes, and the CIFAR net trains on CIFAR-10 binary files
+# (generated here; augmented).
 set -u
 bin="$1"
 tmp="${CT_TEST_TMPDIR:-/tmp}/e2e_cnn.$$"
@@ -44,6 +45,38 @@ if ! cmp -s "$tmp/cyclic.jsonl" "$tmp/again.jsonl"; then echo "FAIL: repeated vi
 if ! "$bin" train "${common[@]}" --epochs 1 --checkpoint "$tmp/c.st" > /dev/null 2>&1 ||
    ! "$bin" train "${common[@]}" --epochs 2 --resume "$tmp/c.st" > "$tmp/resume.out" 2>&1; then
     echo "FAIL: CNN checkpoint/resume: $(tail -2 "$tmp/resume.out" 2>/dev/null)"; fails=$((fails+1))
+fi
+# the CIFAR net from the CLI on CIFAR-10 binary files (3x32x32 from the loader):
+# a small generated set whose classes differ in their mean colour
+mkdir -p "$tmp/cifar"
+python3 - "$tmp/cifar" <<'PY'
+import os, random, sys
+random.seed(3)
+def batch(path, n):
+    with open(path, "wb") as f:
+        for i in range(n):
+            label = i % 4
+            base = [40 + 50 * label, 200 - 40 * label, 120]
+            rec = bytearray([label])
+            for ch in range(3):
+                rec += bytes(max(0, min(255, base[ch] + random.randint(-60, 60))) for _ in range(1024))
+            f.write(rec)
+for b in range(1, 6):
+    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % b), 64)
+batch(os.path.join(sys.argv[1], "test_batch.bin"), 64)
+PY
+if "$bin" train --device cpu --dataset cifar10 --data "$tmp/cifar" --model cifarnet --epochs 2 --batch 32 --lr 0.02 \
+       --augment crop:2+flip --progress off --threads 1 --log "$tmp/cifar.jsonl" > "$tmp/cifar.out" 2>&1; then
+    python3 - "$tmp/cifar.jsonl" <<'PY' || fails=$((fails+1))
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+final = [r for r in recs if r.get("type") == "final"][0]
+ok = final["test_acc"] >= 0.5  # 4 classes present: chance is 0.25
+print("cifarnet on generated CIFAR-10 files: test_acc %.3f: %s" % (final["test_acc"], "ok" if ok else "FAIL"))
+sys.exit(0 if ok else 1)
+PY
+else
+    echo "FAIL: cifarnet train: $(tail -2 "$tmp/cifar.out")"; fails=$((fails+1))
 fi
 echo "$fails failed"
 [ "$fails" = 0 ]
