@@ -54,6 +54,9 @@ static void check_grammar(void) {
     check_spec_ok("cnn:c4k3-a2-r-m3s2-5", 1, 13, 11, 5, 4 * 9 + 4 + 4 * 2 * 1 * 5 + 5, 6);
     check_spec_ok("mlp:784-256-10", 1, 28, 28, 10, 784 * 256 + 256 + 2570, 3);
     check_spec_ok("logreg", 784, 1, 1, 10, 7850, 1);
+    /* dense layers without a ReLU between: not an MLP, so formatted as cnn: with a
+     * flat 65535x1x1 shape that must parse back (found by fuzz_model_spec) */
+    check_spec_ok("cnn:f32-10", 65535, 1, 1, 10, 65535 * 32 + 32 + 32 * 10 + 10, 2);
 
     ct_model_spec m;
     CHECK_OK(ct_model_spec_parse("lenet5", 1, 28, 28, 10, &m));
@@ -84,6 +87,7 @@ static void check_grammar(void) {
     check_spec_bad("cnn:1x9x9:c4-10", 1, 28, 28, 10, "does not match the data's 1x28x28");
     check_spec_ok("cnn:1x6x6:c2k3-r-4", 36, 1, 1, 4, 2 * 9 + 2 + 2 * 16 * 4 + 4, 4); /* flat data as an image */
     check_spec_bad("cnn:1x6x5:c2k3-r-4", 36, 1, 1, 4, "does not match the data's 36x1x1");
+    check_spec_bad("lenet5", 1, 28, 28, 1, "at least 2 classes"); /* found by fuzz_model_spec */
     check_spec_bad("resnet50", 1, 28, 28, 10, "unknown model");
 }
 

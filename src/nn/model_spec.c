@@ -204,10 +204,12 @@ static int parse_shape(const char **s, int *c, int *h, int *w) {
     const char *q = *s, *end = q + strlen(q);
     long v[3];
     for (int i = 0; i < 3; i++) {
-        if (!read_num(&q, end, &v[i]) || v[i] < 1 || v[i] > CT_MODEL_MAX_SPATIAL) return 0;
+        /* channels up to the feature bound: flat data of n features is n x 1 x 1 */
+        if (!read_num(&q, end, &v[i]) || v[i] < 1 || v[i] > (i ? CT_MODEL_MAX_SPATIAL : CT_MODEL_MAX_FEATURES)) return 0;
         if (*q != (i < 2 ? 'x' : ':')) return 0;
         q++;
     }
+    if (v[0] * v[1] * v[2] > CT_MODEL_MAX_FEATURES) return 0;
     *c = (int)v[0];
     *h = (int)v[1];
     *w = (int)v[2];
@@ -259,8 +261,9 @@ static ct_status parse_cnn(const char *model, const char *body, int in_c, int in
     if (classes > 0 && lastl->out != classes)
         return CT_FAIL(CT_ERR_INVALID_ARG, "--model '%s': output size %d does not match the data's %d classes", model,
                        lastl->out, classes);
-    if (lastl->out < 2 && classes == 0)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--model '%s': at least 2 classes", model);
+    if (lastl->out < 2)
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--model '%s': the last layer has %d output; at least 2 classes", model,
+                       lastl->out);
     out->classes = lastl->out;
     return CT_OK;
 }
