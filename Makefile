@@ -3,17 +3,24 @@
 BUILD     ?= build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+# `make run`: the headline comparison (codedtrain demo); `make run RUN=single`: one worker, plain SGD
+RUN       ?= demo
+ifeq ($(RUN),single)
 RUN_ARGS  ?= train --epochs 10 --log $(BUILD)/run.jsonl
+else
+RUN_ARGS  ?= demo --out $(BUILD)/demo
+endif
 # LeNet-5 on Fashion-MNIST until 0.90 test accuracy (bench/results/lenet5_fashion.md)
 LENET_ARGS ?= train --model lenet5 --epochs 20 --lr 0.02 --lr-schedule cosine --weight-decay 5e-4 --batch 64 \
               --target-acc 0.90 --log $(BUILD)/lenet5.jsonl --checkpoint $(BUILD)/lenet5.safetensors
-DEB_PKGS  := python3-venv python3-numpy cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
-             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin pkgconf
+DEB_PKGS  := cmake make gcc libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox \
+             clang libclang-rt-14-dev libopenmpi-dev openmpi-bin \
+             python3-venv python3-pip python3-setuptools python3-wheel python3-numpy python3-pytest python3-torch pkgconf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all deps configure build run lenet pyvenv test ctest test-sanitize fuzz-build fuzz-smoke fuzz-long bench clean
+.PHONY: all deps configure build run lenet pyvenv test ctest pytest test-sanitize fuzz-build fuzz-smoke fuzz-long bench clean
 
 # libFuzzer harnesses (fuzz/): their own clang + ASan/UBSan build directory.
 FUZZ_BUILD   ?= build-fuzz
@@ -49,6 +56,17 @@ lenet: build
 
 test: ctest
 	$(MAKE) fuzz-smoke
+	$(MAKE) pytest
+
+# the Python package (python/): installed with pip into a virtual environment on
+# Debian's python3 (numpy, torch, pytest from Debian), taking libcodedtrain and
+# the program from this build, then its tests and the PyTorch example
+PYENV ?= $(BUILD)/pyenv
+pytest: build
+	@[ -x $(PYENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(PYENV)
+	CODEDTRAIN_BUILD_DIR=$(abspath $(BUILD)) $(PYENV)/bin/python -m pip install --quiet --no-build-isolation \
+	    --no-deps --no-index --force-reinstall ./python
+	cd $(BUILD) && $(abspath $(PYENV))/bin/python -m pytest -q $(CURDIR)/python/tests
 
 ctest: build pyvenv
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

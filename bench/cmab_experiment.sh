@@ -130,12 +130,13 @@ gp_series() {  # column (x) -> a gnuplot "plot" list over plot_runs
   local col=$1 first=1 s=""
   for r in $plot_runs; do
     [ $first -eq 1 ] || s+=", "
-    s+="'$out/$r.csv' using $col:5 with linespoints pt 7 ps 0.5 title '$r'"
+    s+="'$out/$r.csv' using $col:5 with linespoints ps 0.6 title '$r'"
     first=0
   done
   echo "$s"
 }
 gnuplot <<EOF
+load '$(dirname "$0")/plot_styles.gp'
 set datafile separator ','
 set terminal pngcairo size 1800,520 font ',11'
 set output '$out/error.png'
@@ -152,6 +153,7 @@ plot $(gp_series 4)
 unset multiplot
 EOF
 gnuplot <<EOF
+load '$(dirname "$0")/plot_styles.gp'
 set datafile separator ','
 set terminal pngcairo size 900,560 font ',11'
 set output '$out/regret.png'

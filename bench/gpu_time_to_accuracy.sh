@@ -15,13 +15,15 @@ if ! "$bin" train --device cuda --dataset synthetic:512,8,2 --model logreg --epo
   echo "no usable CUDA GPU: nothing measured"; exit 0
 fi
 mkdir -p "$out"
+# Fashion-MNIST from elsewhere (a carried copy, bench/gpu_check.sh): CT_DATA_DIR
+data=(); [ -n "${CT_DATA_DIR:-}" ] && data=(--data "$CT_DATA_DIR")
 {
   echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)"
   echo "CUDA: $(nvcc --version 2>/dev/null | tail -1 || echo unknown)"
   echo "date: $(date -u +%Y-%m-%d)"
   echo "command: $0 $*"
 } > "$out/machine.txt"
-"$bin" compare --codes uncoded,ignore,frep,cyclic,cyclic-mds,expander,erasurehead \
+"$bin" compare "${data[@]}" --codes uncoded,ignore,frep,cyclic,cyclic-mds,expander,erasurehead \
   --device cuda --workers 8 --stragglers 1 --batch 256 --clock real \
   --straggle "shifted-exp:0,$mean" --target-acc 0.85 --eval-every 20 --epochs 8 --out "$out" | tee "$out/table.txt"
 cat "$out/machine.txt"

@@ -43,5 +43,5 @@ for l in open(sys.argv[1]):
     if r["type"] in ("eval","epoch"): print(r["time_s"], r["test_acc"])' "$f" > "$out/$n.dat"
     plot="$plot${plot:+, }'$out/$n.dat' using 1:2 with linespoints title '$n'"
   done
-  gnuplot -e "set terminal pngcairo size 900,560; set output '$out/acc-vs-time.png'; set key bottom right; set grid; set xlabel 'virtual training time (s)'; set ylabel 'test accuracy'; set yrange [0.7:0.9]; set title 'ldgm async vs cyclic vs ignore, Pareto stragglers (n=12)'; plot $plot"
+  gnuplot -e "load '$(dirname "$0")/plot_styles.gp'; set terminal pngcairo size 900,560; set output '$out/acc-vs-time.png'; set key bottom right; set grid; set xlabel 'virtual training time (s)'; set ylabel 'test accuracy'; set yrange [0.7:0.9]; set title 'ldgm async vs cyclic vs ignore, Pareto stragglers (n=12)'; plot $plot"
 fi

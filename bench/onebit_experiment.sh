@@ -66,6 +66,6 @@ if command -v gnuplot >/dev/null; then
     for f in "$out/$tag"-*.dat; do
       n=$(basename "$f" .dat); plot="$plot${plot:+, }'$f' using 1:2 with linespoints title '${n#$tag-}'"
     done
-    gnuplot -e "set terminal pngcairo size 900,560; set output '$out/$tag-acc-vs-bits.png'; set logscale x; set key bottom right; set grid; set xlabel 'cumulative bits uploaded'; set ylabel 'test accuracy'; set title '$tag: test accuracy against bits uploaded (n=10, virtual clock)'; plot $plot"
+    gnuplot -e "load '$(dirname "$0")/plot_styles.gp'; set terminal pngcairo size 900,560; set output '$out/$tag-acc-vs-bits.png'; set logscale x; set key bottom right; set grid; set xlabel 'cumulative bits uploaded'; set ylabel 'test accuracy'; set title '$tag: test accuracy against bits uploaded (n=10, virtual clock)'; plot $plot"
   done
 fi

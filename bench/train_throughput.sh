@@ -18,6 +18,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 py=python3
 python3 -c "import torch" 2>/dev/null || { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null && py=/usr/bin/python3; } || true
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# Fashion-MNIST from elsewhere (a carried copy, bench/gpu_check.sh): CT_DATA_DIR
+data=(); [ -n "${CT_DATA_DIR:-}" ] && data=(--data "$CT_DATA_DIR")
 
 devices="cpu"
 if "$bin" train --device cuda --dataset synthetic:512,8,2 --model logreg --epochs 1 --progress off >/dev/null 2>&1; then devices="cpu cuda"; fi
@@ -33,7 +35,7 @@ for entry in "${models[@]}"; do
   IFS='|' read -r model peer_model batch steps <<< "$entry"
   for dev in $devices; do
     for ((t = 1; t <= max_threads; t++)); do
-      OPENBLAS_NUM_THREADS="$t" "$bin" train --device "$dev" --threads "$t" --model "$model" --batch "$batch" --epochs 1 \
+      OPENBLAS_NUM_THREADS="$t" "$bin" train "${data[@]}" --device "$dev" --threads "$t" --model "$model" --batch "$batch" --epochs 1 \
         --max-steps "$steps" --progress off --log "$tmp/ct.jsonl" >/dev/null
       ours=$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readlines()[-1])["samples_per_s"]))' "$tmp/ct.jsonl")
       best=0; best_cfg="-"; one_t="-"; default_t="-"

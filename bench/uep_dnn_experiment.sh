@@ -90,6 +90,7 @@ print(open(table).read())
 EOF
 
 gnuplot <<EOF
+load '$(dirname "$0")/plot_styles.gp'
 set terminal pngcairo size 1500,950 font ',10' noenhanced
 set output '$out/uep_dnn.png'
 set multiplot layout 2,3 title 'UEP-coded backprop: MLP 784-100-200-10, Fashion-MNIST, batch 64, lr 0.01, N=15, Gamma=(0.40,0.35,0.25), k=(3,3,3), lambda=1, $epochs epochs'
@@ -99,16 +100,16 @@ names = 'now ew eep uncoded'
 titles = 'UEP-NOW UEP-EW EEP uncoded'
 do for [T in '0.5 1 2 inf'] {
   set title 'deadline T = '.T
-  plot for [s=1:4] '$dir/'.word(names, s).'_T'.T.'.dat' using 2:3 with linespoints lw 2 pt 7 ps 0.5 lc s title word(titles, s), \
-       '$dir/exact.dat' using 2:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb 'black' dt 2 title 'exact (wait for all 9)'
+  plot for [s=1:4] '$dir/'.word(names, s).'_T'.T.'.dat' using 2:3 with linespoints lw 2 ps 0.6 lt s+1 title word(titles, s), \
+       '$dir/exact.dat' using 2:3 with linespoints lw 2 ps 0.6 lt 11 title 'exact (wait for all 9)'
 }
 set title 'UEP-EW, every deadline'
-plot for [T in '0.5 1 2 inf'] '$dir/ew_T'.T.'.dat' using 2:3 with linespoints lw 2 pt 7 ps 0.5 title 'T = '.T, \
-     '$dir/exact.dat' using 2:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb 'black' dt 2 title 'exact'
+plot for [i=1:4] '$dir/ew_T'.word('0.5 1 2 inf', i).'.dat' using 2:3 with linespoints lw 2 ps 0.6 lt i+1 title 'T = '.word('0.5 1 2 inf', i), \
+     '$dir/exact.dat' using 2:3 with linespoints lw 2 ps 0.6 lt 11 title 'exact'
 unset logscale x; set autoscale x; set xlabel 'steps'
 set title 'T = 1: accuracy against steps (the precision side alone)'
-plot for [s=1:4] '$dir/'.word(names, s).'_T1.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc s title word(titles, s), \
-     '$dir/exact.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb 'black' dt 2 title 'exact'
+plot for [s=1:4] '$dir/'.word(names, s).'_T1.dat' using 1:3 with linespoints lw 2 ps 0.6 lt s+1 title word(titles, s), \
+     '$dir/exact.dat' using 1:3 with linespoints lw 2 ps 0.6 lt 11 title 'exact'
 unset multiplot
 EOF
 echo "wrote $out/uep_dnn.png and $out/uep_dnn_table.md" >&2

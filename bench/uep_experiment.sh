@@ -50,6 +50,7 @@ EOF
   local dat="$out/uep_matmul_$name.dat" png="$out/uep_matmul_$name.png"
   # column of scheme s (0..3), field f (0..7): 2 + 8 s + f
   gnuplot <<EOF
+load '$(dirname "$0")/plot_styles.gp'
 set terminal pngcairo size 1400,900 font ',10' noenhanced
 set output '$png'
 set multiplot layout 2,2 title 'UEP matmul ($name): Gamma=(0.40,0.35,0.25), k=(3,3,3), lambda=1 (lines analytic, points simulated)'
@@ -57,13 +58,13 @@ set grid; set key bottom right; set xlabel 'workers N'; set xrange [3:30]
 set yrange [0:1.02]
 do for [l=0:2] {
   set title sprintf('P(class %d decoded)', l); set ylabel 'probability'
-  plot for [s=0:3] '$dat' using 1:(column(2+8*s+2*l)) with lines lw 2 lc s+1 title word('UEP-NOW UEP-EW EEP uncoded', s+1), \
-       for [s=0:3] '$dat' using 1:(column(3+8*s+2*l)) with points pt 7 ps 0.6 lc s+1 notitle
+  plot for [s=0:3] '$dat' using 1:(column(2+8*s+2*l)) with lines lw 2 lt s+2 title word('UEP-NOW UEP-EW EEP uncoded', s+1), \
+       for [s=0:3] '$dat' using 1:(column(3+8*s+2*l)) with points ps 0.7 lt s+2 notitle
 }
 set title 'normalized MSE ||C - C_hat||_F^2 / ||C||_F^2'; set ylabel 'NMSE'; set logscale y; set yrange [1e-6:1.5]
 set format y '%.0e'; set key top right
-plot for [s=0:3] '$dat' using 1:(column(8+8*s)) with lines lw 2 lc s+1 title word('UEP-NOW UEP-EW EEP uncoded', s+1), \
-     for [s=0:3] '$dat' using 1:(column(9+8*s)) with points pt 7 ps 0.6 lc s+1 notitle
+plot for [s=0:3] '$dat' using 1:(column(8+8*s)) with lines lw 2 lt s+2 title word('UEP-NOW UEP-EW EEP uncoded', s+1), \
+     for [s=0:3] '$dat' using 1:(column(9+8*s)) with points ps 0.7 lt s+2 notitle
 unset multiplot
 EOF
   python3 - "$out/uep_matmul_$name.json" "$name" <<'EOF'

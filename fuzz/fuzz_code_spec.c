@@ -70,8 +70,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (ct_code_decode(code, mask, &r) == CT_OK) {
             for (int t = 0; t < total; t++)
                 if (!isfinite(r.coeffs[t]) || (!ct_mask_test(mask, t) && r.coeffs[t] != 0.0f)) abort();
-            if (r.status == CT_DECODE_EXACT && r.residual > 1e-3) abort();
+            if (r.status == CT_DECODE_EXACT && (r.residual > 1e-3 || r.residual_max > 1e-4)) abort();
         }
+    }
+    /* the measured label on a small budget: counts consistent with the code */
+    ct_code_verify_report rep;
+    if (ct_code_verify(code, 16, spec.seed, &rep) == CT_OK) {
+        if (rep.sets_tested > 16 || rep.failures > rep.sets_tested) abort();
+        if (rep.verified_exact && (!ct_code_is_exact(code) || rep.failures)) abort();
+        if (!ct_code_is_exact(code) && rep.sets_tested) abort();
     }
     free(mask);
     ct_code_destroy(code);

@@ -24,6 +24,16 @@ if not u["mean_step_s"] >= i["mean_step_s"]: fails.append(f"uncoded step {u['mea
 lines = open(os.path.join(out, "compare.csv")).read().splitlines()
 if lines[0] != "code,epoch,time_s,test_acc,train_loss" or len(lines) < 4: fails.append(f"csv: {lines[:3]}")
 if shutil.which("gnuplot") and not os.path.getsize(os.path.join(out, "compare.png")) > 1000: fails.append("no PNG plot")
+if shutil.which("gnuplot"):
+    for r in rows:
+        tl = os.path.join(out, r["code"] + ".timeline.png")
+        if not (os.path.exists(tl) and os.path.getsize(tl) > 1000): fails.append(f"no timeline for {r['code']}")
+# time to target relative to uncoded's, where both reached it
+if u["time_to_target_s"] is not None and abs(u.get("ratio_to_uncoded", 0) - 1) > 1e-12: fails.append(f"uncoded ratio {u.get('ratio_to_uncoded')}")
+for r in rows:
+    if r["time_to_target_s"] is not None and u["time_to_target_s"]:
+        want = r["time_to_target_s"] / u["time_to_target_s"]
+        if abs(r.get("ratio_to_uncoded", -1) - want) > 1e-9 * want: fails.append(f"{r['code']}: ratio {r.get('ratio_to_uncoded')} != {want}")
 for f in fails: print("FAIL:", f)
 print(json.dumps(rows, indent=1))
 sys.exit(1 if fails else 0)

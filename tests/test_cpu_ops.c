@@ -404,7 +404,16 @@ static void test_vector(void) {
             ok = -1;
             CHECK_OK(be->ops->all_finite(be, n, x, &ok));
             CHECK(ok == 0, "all_finite n=%zu missed %g at %zu", n, (double)bad[b], where[b]);
+            /* the device-flag form: sets the flag, never clears it */
+            int flag = 0;
+            CHECK_OK(be->ops->flag_nonfinite(be, n, x, &flag));
+            CHECK(flag == 1, "flag_nonfinite n=%zu missed %g at %zu", n, (double)bad[b], where[b]);
             x[where[b]] = keep;
+            CHECK_OK(be->ops->flag_nonfinite(be, n, x, &flag));
+            CHECK(flag == 1, "flag_nonfinite n=%zu cleared a set flag", n);
+            flag = 0;
+            CHECK_OK(be->ops->flag_nonfinite(be, n, x, &flag));
+            CHECK(flag == 0, "flag_nonfinite n=%zu flagged finite data", n);
         }
 
         /* copies: h2d, d2d, d2h round trip is exact */

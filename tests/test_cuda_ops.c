@@ -6,6 +6,7 @@
  * Exits 77 (ctest: skipped) when no CUDA GPU is usable. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -345,6 +346,16 @@ static void test_vector(void) {
             ok = -1;
             CHECK_OK(gpu->ops->all_finite(gpu, n, dbad, &ok));
             CHECK(ok == 0, "all_finite n=%zu missed %g at %zu", n, (double)bad[b], where[b]);
+            /* the device-flag form, on a zeroed device int; finite data leaves it 0 */
+            int *dflag = (int *)balloc(gpu, 2 * sizeof(int)), hflag[2] = {-1, -1};
+            CHECK_OK(gpu->ops->fill(gpu, 2, 0.0f, (float *)dflag));
+            CHECK_OK(gpu->ops->flag_nonfinite(gpu, n, dbad, dflag));
+            CHECK_OK(gpu->ops->flag_nonfinite(gpu, n, dx, dflag + 1));
+            CHECK_OK(gpu->ops->memcpy_d2h(gpu, hflag, dflag, sizeof hflag));
+            CHECK_OK(gpu->ops->sync(gpu));
+            CHECK(hflag[0] == 1 && hflag[1] == 0, "flag_nonfinite n=%zu: %d (bad at %zu), %d (finite)", n, hflag[0],
+                  where[b], hflag[1]);
+            gpu->ops->free(gpu, dflag);
             gpu->ops->free(gpu, dbad);
         }
 
@@ -597,7 +608,8 @@ static void test_throttle_events(void) {
             best = fmin(best, 1e3 * (now_s() - t0));
         }
         printf("throttle %g ms: best of 5 took %.4f ms\n", req[r], best);
-        CHECK(best >= 0.95 * req[r] && best <= 1.05 * req[r], "throttle %g ms took %.4f ms (outside 5%%)", req[r], best);
+        /* under compute-sanitizer every launch is slow: the accuracy is not checked there */
+        if (!getenv("CT_TEST_UNDER_TOOL")) CHECK(best >= 0.95 * req[r] && best <= 1.05 * req[r], "throttle %g ms took %.4f ms (outside 5%%)", req[r], best);
     }
 
     /* event polling: not done while a throttle runs, done after */

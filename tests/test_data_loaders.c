@@ -254,13 +254,17 @@ static void test_idx_malformed(void) {
     EXPECT_FAIL(ct_dataset_load_idx(img, good_lbl, &d), &d, CT_ERR_FORMAT, "bad-img", "absurd");
     write_images("bad-img", 0x803, 0xFFFFFFFFu, 4096, 4096, 64, 0);
     EXPECT_FAIL(ct_dataset_load_idx(img, good_lbl, &d), &d, CT_ERR_FORMAT, "bad-img", "too many");
-    /* plausible-looking but huge claim, matching labels: fails as truncated, not out of memory */
+    /* a claim beyond this machine's memory: refused from the header, before reading */
     write_images("bad-img", 0x803, 2000000000u, 28, 28, 64, 0);
     write_labels("bad-lbl", 0x801, 2000000000u, 16, 0);
+    EXPECT_FAIL(ct_dataset_load_idx(img, lbl, &d), &d, CT_ERR_FORMAT, "bad-img", "more than this machine");
+    /* a plausible claim the file does not hold: truncated, with memory grown only with the data */
+    write_images("bad-img", 0x803, 20000u, 28, 28, 64, 0);
+    write_labels("bad-lbl", 0x801, 20000u, 16, 0);
     EXPECT_FAIL(ct_dataset_load_idx(img, lbl, &d), &d, CT_ERR_FORMAT, "bad-img", "truncated");
 
     /* a directory where a file was expected */
-    EXPECT_FAIL(ct_dataset_load_idx(tmp_dir, good_lbl, &d), &d, CT_ERR_IO, tmp_dir, "read failed");
+    EXPECT_FAIL(ct_dataset_load_idx(tmp_dir, good_lbl, &d), &d, CT_ERR_IO, tmp_dir, "not a regular file");
 }
 
 static void test_idx_dir(void) {

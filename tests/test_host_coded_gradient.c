@@ -2,7 +2,7 @@
  * exact code's decoded gradient equals the uncoded full-minibatch gradient at
  * the same parameters; the m = 1 fast path (per-sample loss weights) and the
  * general path (per-partition gradients + combine) agree. For an MLP and a
- * small CNN; CPU backend always, CUDA when a GPU is usable. */
+ * small CNN; CPU backend and the cpu-streams model always, CUDA when a GPU is usable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +170,9 @@ int main(void) {
         model = models[mi];
         test_exact_codes_under_drop(CT_DEVICE_CPU);
         test_fast_vs_general_path(CT_DEVICE_CPU);
+        /* CUDA's stream semantics on the CPU: the same results through asynchronous streams */
+        test_exact_codes_under_drop(CT_DEVICE_CPU_STREAMS);
+        test_fast_vs_general_path(CT_DEVICE_CPU_STREAMS);
         if (cuda) {
             test_exact_codes_under_drop(CT_DEVICE_CUDA);
             test_fast_vs_general_path(CT_DEVICE_CUDA);

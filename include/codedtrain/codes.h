@@ -28,7 +28,7 @@ typedef enum ct_code_scheme {
     CT_CODE_IGNORE,        /* k = n, wait for the fastest n - s, a = n/|F| */
     CT_CODE_FREP,          /* fractional repetition, (s+1) | n */
     CT_CODE_CYCLIC,        /* cyclic repetition, Tandon's random H */
-    CT_CODE_CYCLIC_MDS,    /* cyclic support, well-conditioned real construction */
+    CT_CODE_CYCLIC_MDS,    /* cyclic support, deterministic real Fourier H (docs/schemes.md) */
     CT_CODE_EXPANDER,      /* d-regular bipartite expander, fixed/optimal decode */
     CT_CODE_BGC,           /* Bernoulli(d/n) assignment, optimal decode */
     CT_CODE_SGC,           /* stochastic gradient coding, a = 1/(d(1-p)) */
@@ -36,6 +36,7 @@ typedef enum ct_code_scheme {
     CT_CODE_ALPHA_SUBSET,  /* partial recovery: subset design meeting the bound */
     CT_CODE_ALPHA_CYCLIC,  /* partial recovery: cyclic k = n, m = 1..d */
     CT_CODE_LDGM,          /* low-weight sparse code, peeling decoder */
+    CT_CODE_FREP_MDS,      /* frep groups plus small MDS blocks: exact for every n, d = s+1 */
     CT_CODE_SCHEME_COUNT
 } ct_code_scheme;
 
@@ -86,13 +87,15 @@ typedef struct ct_code ct_code;
 typedef struct ct_decode_result {
     const float *coeffs;          /* one per message slot; 0 for non-arrived slots */
     ct_decode_status status;
-    double residual;              /* ||a^T B_F - 1||_2 / sqrt(k) */
+    double residual;              /* ||a^T B_F - 1||_2 / sqrt(k) (see residual_max) */
     double recovered_fraction;    /* fraction of partitions recovered: exactly recovered
                                      (when `recovered` != NULL), else with nonzero weight */
     const unsigned char *recovered; /* k flags (partial-recovery and peeling schemes), or NULL */
     int n_arrived;                /* arrived message slots */
     double condition;             /* 2-norm condition number of the solved B_F (0: no solve) */
     int cache_hit;                /* 1 when served from the pattern cache */
+    double residual_max;          /* max_j |a^T B_F - 1|_j; both residuals use the float32
+                                     coefficients above, as the runtime applies them */
 } ct_decode_result;
 
 /* ---- schemes ---- */
@@ -153,6 +156,31 @@ ct_status ct_code_decode(ct_code *code, const uint64_t *arrived, ct_decode_resul
 int ct_code_decodable(const ct_code *code, const uint64_t *arrived);
 void ct_code_cache_stats(const ct_code *code, uint64_t *hits, uint64_t *misses);
 void ct_code_cache_clear(ct_code *code);
+
+/* ---- measured label (src/codes/verify.c) ----
+ * An exact code is labelled exact for its (n, s) only when every straggler set
+ * of size <= s that was tested decodes with max_j |a^T B_F - 1| <= tolerance
+ * (float32 coefficients, the runtime's decoder). Exhaustive when the number of
+ * such sets is <= max_sets; else max_sets sets: contiguous runs of stragglers,
+ * a hill climb towards worse conditioning from the worst set found, and random
+ * sets (seeded). Uses the pattern cache and leaves it cleared (hit counters
+ * kept). Codes that are approximate by design report verified_exact = 0 and
+ * test nothing. */
+#define CT_VERIFY_SHOW 64
+typedef struct ct_code_verify_report {
+    int verified_exact;       /* 1: no tested set failed (and the code is exact by design) */
+    int exhaustive;           /* 1: every set of size <= s was tested */
+    double total_sets;        /* sum_{K <= s} C(n, K) */
+    long sets_tested, adversarial_sets, random_sets, failures;
+    double tolerance;         /* on max_j |a^T B_F - 1| */
+    double worst_residual_max;/* over tested sets */
+    double worst_condition;   /* largest condition number of a solved system (0: none) */
+    int worst_set_size;       /* the worst set found (first CT_VERIFY_SHOW workers) */
+    int worst_set[CT_VERIFY_SHOW];
+} ct_code_verify_report;
+ct_status ct_code_verify(ct_code *code, long max_sets, uint64_t seed, ct_code_verify_report *report);
+/* sum_{K <= s} C(n, K), saturating near 1e18 */
+double ct_code_verify_total_sets(int n, int s);
 
 /* ---- incremental peeling (asynchronous decoding; any code, meant for ldgm) ----
  * Messages are added as they arrive; each call reports the partitions that

@@ -72,6 +72,11 @@ void ct_augment_sample(const ct_dataset *d, const ct_augment *a, uint64_t seed, 
  * `ref` (the training set), then x = (x - mean) / std for each of the given sets. */
 typedef struct ct_norm { float mean, std; } ct_norm;
 ct_norm ct_dataset_norm_stats(const ct_dataset *ref);
+/* Memory this process may use: physical memory, or the cgroup's limit when
+ * lower (0 when unknown). Loaders refuse data that could never fit. */
+unsigned long long ct_mem_limit_bytes(void);
+/* "a directory", "a FIFO", "a character device", ... for a stat st_mode. */
+const char *ct_file_kind(unsigned int st_mode);
 void ct_dataset_normalize(ct_dataset *d, ct_norm nm);
 
 /* Fisher-Yates permutation of idx[0..n) (filled with 0..n-1 first), by seed. */

@@ -10,7 +10,11 @@
 extern "C" {
 #endif
 
-typedef enum ct_device_kind { CT_DEVICE_AUTO = 0, CT_DEVICE_CPU, CT_DEVICE_CUDA } ct_device_kind;
+/* CPU_STREAMS: the CPU reference ops under CUDA's stream semantics (asynchronous
+ * per-stream queues; allocation, free, context destruction and a kernel's first
+ * use wait for the whole device): a test mode that exercises the CUDA path's
+ * ordering and hang hazards without a GPU (docs/gpu.md). */
+typedef enum ct_device_kind { CT_DEVICE_AUTO = 0, CT_DEVICE_CPU, CT_DEVICE_CUDA, CT_DEVICE_CPU_STREAMS } ct_device_kind;
 
 typedef struct ct_backend ct_backend; /* one worker context (device+stream+BLAS) */
 
@@ -25,7 +29,7 @@ typedef struct ct_backend_config {
 #define CT_BACKEND_CONFIG_VERSION 1
 #define CT_BACKEND_CONFIG_INIT {CT_BACKEND_CONFIG_VERSION, 0, 1}
 
-/* Number of usable devices of this kind (CPU: 1; CUDA: visible GPUs, 0 when no
+/* Number of usable devices of this kind (CPU and cpu-streams: 1; CUDA: visible GPUs, 0 when no
  * driver/GPU or when CUDA support was not built). Never fails. */
 int ct_backend_device_count(ct_device_kind kind);
 
@@ -35,7 +39,7 @@ int ct_backend_device_count(ct_device_kind kind);
 ct_status ct_backend_create(ct_device_kind kind, const ct_backend_config *cfg, ct_backend **out);
 void ct_backend_destroy(ct_backend *be);
 
-/* "auto" | "cpu" | "cuda" -> kind; CT_ERR_INVALID_ARG otherwise. */
+/* "auto" | "cpu" | "cuda" | "cpu-streams" -> kind; CT_ERR_INVALID_ARG otherwise. */
 ct_status ct_device_kind_parse(const char *s, ct_device_kind *out);
 const char *ct_device_kind_name(ct_device_kind k);
 

@@ -26,14 +26,16 @@ typedef enum ct_status {
     CT_ERR_NUMERIC,       /* NaN/Inf where finite values were required */
     CT_ERR_UNSUPPORTED,   /* feature not built or not implemented on this backend */
     CT_ERR_INTERNAL,      /* a bug: an invariant did not hold */
+    CT_ERR_WRITE,         /* writing an output failed during the run (a runtime failure, not bad input) */
     CT_STATUS_COUNT
 } ct_status;
 
 /* Short fixed name of a status, e.g. "invalid argument". */
 const char *ct_status_str(ct_status s);
 
-/* The message recorded by the last failing call on this thread
- * ("file.c:123: reason"), or "" if none. */
+/* The message recorded by the last failing call on this thread, or "" if none: the
+ * input and the problem in words. With CODEDTRAIN_DEBUG=1 in the environment it starts
+ * with the source location that recorded it ("file.c:123: reason"). */
 const char *ct_last_error(void);
 
 /* Record an error message (printf-style) and return `s`. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "codedtrain/status.h"
+#include "codedtrain/uep.h" /* ct_uep_paradigm */
 #include "codedtrain/device.h"
 
 #ifdef __cplusplus
@@ -20,6 +21,14 @@ typedef enum ct_dataset_kind {
 
 typedef enum ct_clock_kind { CT_CLOCK_REAL = 0, CT_CLOCK_VIRTUAL } ct_clock_kind;
 
+/* How workers' messages are compressed (docs/schemes.md, 1-bit gradient coding): SIGN
+ * stochastic and unbiased (scale ||y||_inf), SIGN_EF sign with error feedback (scale
+ * ||p||_1/P), SIGN_PLAIN signSGD-style sign times mean |y|, no feedback. */
+typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF, CT_COMPRESS_SIGN_PLAIN } ct_compress;
+
+/* Where workers live: threads/streams of this process, one MPI rank each, or GPUs over NCCL. */
+typedef enum ct_transport_kind { CT_TRANSPORT_LOCAL = 0, CT_TRANSPORT_MPI = 1, CT_TRANSPORT_NCCL = 2 } ct_transport_kind;
+
 typedef enum ct_progress_mode { CT_PROGRESS_AUTO = 0, CT_PROGRESS_BAR, CT_PROGRESS_LINES, CT_PROGRESS_OFF } ct_progress_mode;
 
 /* Versioned: initialise with CT_TRAIN_CONFIG_INIT, then change what you need. */
@@ -31,6 +40,8 @@ typedef struct ct_train_config {
     ct_dataset_kind dataset;
     const char *data_dir;     /* IDX or CIFAR directory */
     int synth_n, synth_dim, synth_classes; /* synthetic: train size, dimension, classes */
+#define CT_SYNTH_MAX_N 1000000000   /* train + a fifth for test must fit an int */
+#define CT_SYNTH_MAX_DIM (1 << 24)
     int epochs;
     int batch;
     double lr, momentum, weight_decay;
@@ -63,9 +74,8 @@ typedef struct ct_train_config {
     int async;                /* apply each unit as soon as peeling recovers it (ldgm) */
     int max_staleness;        /* async: late codewords used up to this many steps late */
     int lossy_lsq;            /* async: at the deadline estimate undecoded units by least squares (else zero) */
-    int compress;             /* 0 none, 1 sign (stochastic, unbiased), 2 sign-ef (error feedback),
-                                 3 sign-plain (sign times mean |y|, no feedback) */
-    int transport;            /* where workers live: 0 local (threads/streams), 1 mpi (one rank each), 2 nccl */
+    ct_compress compress;        /* none (default), sign, sign-ef, sign-plain */
+    ct_transport_kind transport; /* local (default), mpi, nccl */
 
     /* ---- checkpoints (safetensors; src/host/checkpoint.h) ---- */
     const char *checkpoint_path; /* save here every checkpoint_every steps and at the end (NULL: never) */
@@ -81,11 +91,19 @@ typedef struct ct_train_config {
     double uep_lambda;           /* exponential packet latency rate */
     const char *uep_gamma;       /* window probabilities, e.g. "0.40,0.35,0.25" */
     const char *uep_k;           /* blocks per class, e.g. "3,3,3" (rxc: the sum must be a square) */
-    int uep_paradigm;            /* 0 rxc (row x column blocks), 1 cxr (column x row) */
+    ct_uep_paradigm uep_paradigm; /* CT_UEP_RXC (row x column blocks, default), CT_UEP_CXR (column x row) */
     const char *uep_device;      /* who computes the packets: host (default: the UEP library in double,
                                     virtual clock whatever --clock says) | cpu | cuda | auto (a pool of
                                     backend workers, src/host/uep_workers.h, on the clock of `clock`) */
     double uep_time_scale_ms;    /* pool on the real clock: wall ms per latency unit (throttles, deadline) */
+
+    /* ---- pictures of the workers (src/host/trace.h) ---- */
+    const char *trace_path;      /* Chrome trace-event JSON, one track per worker and one for the master (NULL: none) */
+    const char *timeline_path;   /* timeline PNG of the first timeline_steps steps, via gnuplot (NULL: none) */
+    int timeline_steps;          /* steps the timeline shows (default 12) */
+
+    /* ---- repeating a run (src/host/run_config.h) ---- */
+    const char *expect_data_checksum; /* refuse data whose checksum differs (NULL: any data) */
 
     /* ---- data augmentation (image data; ct_augment_parse): "crop:4+flip", NULL = none ---- */
     const char *augment;
@@ -100,7 +118,7 @@ typedef struct ct_train_config {
      .alpha = 1.0, .clock = CT_CLOCK_REAL, .policy = "all", .unit_cost_ms = 0.05, .cancel_late = 1,        \
      .max_staleness = 1, .uep_scheme = "ew", .uep_workers = 15, .uep_deadline = 1.0,               \
      .uep_lambda = 1.0, .uep_gamma = "0.40,0.35,0.25", .uep_k = "3,3,3",            \
-     .uep_device = "host", .uep_time_scale_ms = 1.0}
+     .uep_device = "host", .uep_time_scale_ms = 1.0, .timeline_steps = 12}
 
 typedef struct ct_train_result {
     double time_s;            /* training time on the run's clock (wall or virtual), evaluation excluded */

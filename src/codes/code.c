@@ -10,7 +10,7 @@
 
 static const char *const ct_scheme_names[CT_CODE_SCHEME_COUNT] = {
     "uncoded", "ignore", "frep", "cyclic", "cyclic-mds", "expander",
-    "bgc", "sgc", "erasurehead", "alpha-subset", "alpha-cyclic", "ldgm",
+    "bgc", "sgc", "erasurehead", "alpha-subset", "alpha-cyclic", "ldgm", "frep-mds",
 };
 
 const char *ct_code_scheme_name(ct_code_scheme scheme) {
@@ -24,12 +24,12 @@ ct_status ct_code_scheme_parse(const char *name, ct_code_scheme *out) {
         if (!strcmp(name, ct_scheme_names[i])) { *out = (ct_code_scheme)i; return CT_OK; }
     return CT_FAIL(CT_ERR_INVALID_ARG,
                    "scheme '%s' unknown (one of uncoded, ignore, frep, cyclic, cyclic-mds, expander, "
-                   "bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm)", name);
+                   "bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds)", name);
 }
 
 int ct_code_scheme_is_exact(ct_code_scheme scheme) {
     return scheme == CT_CODE_UNCODED || scheme == CT_CODE_FREP || scheme == CT_CODE_CYCLIC ||
-           scheme == CT_CODE_CYCLIC_MDS;
+           scheme == CT_CODE_CYCLIC_MDS || scheme == CT_CODE_FREP_MDS;
 }
 
 typedef ct_status (*ct_build_fn)(ct_code *);
@@ -47,6 +47,7 @@ static ct_build_fn ct_builder(ct_code_scheme s) {
     case CT_CODE_ALPHA_SUBSET: return ct_code_build_alpha_subset;
     case CT_CODE_ALPHA_CYCLIC: return ct_code_build_alpha_cyclic;
     case CT_CODE_LDGM: return ct_code_build_ldgm;
+    case CT_CODE_FREP_MDS: return ct_code_build_frep_mds;
     default: return NULL;
     }
 }
@@ -61,7 +62,7 @@ typedef struct ct_cache_entry {
     uint64_t hash;
     int used;
     ct_decode_status status;
-    double residual, recovered_fraction, condition;
+    double residual, residual_max, recovered_fraction, condition;
     int n_arrived, has_recovered;
     uint64_t *key;          /* mask_words */
     float *coeffs;          /* total */
@@ -287,7 +288,7 @@ static ct_status ct_code_validate(const ct_code_spec *sp) {
         return CT_FAIL(CT_ERR_INVALID_ARG, "%s: ldgm weight w=%d must satisfy 1 <= w <= n=%d (0 = default)",
                        name, sp->ldgm_weight, n);
     if (sp->wait_count < 0 || sp->wait_count > n)
-        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: wait count %d must satisfy 1 <= wait <= n=%d (0 = n - s)",
+        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: wait count %d must satisfy 0 <= wait <= n=%d (0 = n - s)",
                        name, sp->wait_count, n);
     if ((int)sp->decoder < 0 || sp->decoder > CT_DECODER_OPTIMAL)
         return CT_FAIL(CT_ERR_INVALID_ARG, "%s: decoder=%d is not default/fixed/optimal", name, (int)sp->decoder);
@@ -418,16 +419,27 @@ double ct_code_residual_of(const ct_code *c, const uint64_t *arrived, const doub
 
 /* ----------------------------------------------------------------- decode */
 
-/* The default decoder: min-norm least squares towards 1. Exact schemes call a
- * non-exact solution "not decodable" (the master keeps waiting) but still hand
+/* The default decoder: min-norm least squares towards 1, or for exact codes
+ * the exact solver on a decodable subset. Exact schemes call a pattern short
+ * of n - s workers "not decodable" (the master keeps waiting) but still hand
  * back the best-effort coefficients for a deadline decode. */
 static ct_status ct_code_decode_lstsq(ct_code *c, const uint64_t *arrived, ct_decode_out *out) {
+    int f = ct_code_slots_arrived(c, arrived);
+    if (c->exact && c->exact_rank > 0 && f >= c->exact_rank) {
+        int *slots = malloc((size_t)f * sizeof(int)), *parts = malloc((size_t)c->k * sizeof(int));
+        if (!slots || !parts) { free(slots); free(parts); return CT_FAIL(CT_ERR_NOMEM, "decode: out of memory"); }
+        int q = 0;
+        for (int t = 0; t < c->total; t++) if (ct_mask_test(arrived, t)) slots[q++] = t;
+        for (int j = 0; j < c->k; j++) parts[j] = j;
+        ct_status st = ct_code_solve_exact(c, slots, f, parts, c->k, c->exact_rank, out->coeffs, &out->condition);
+        free(slots); free(parts);
+        CT_TRY(st);
+        /* the core demotes it when the float32 residual says otherwise */
+        out->status = CT_DECODE_EXACT;
+        return CT_OK;
+    }
     CT_TRY(ct_code_lstsq(c, arrived, NULL, out->coeffs, &out->condition));
-    /* an exact code with >= n - s workers decodes exactly by construction; the
-     * residual left is float rounding of the encoding times the pattern's
-     * condition number, reported in `residual`, and the stopping rule
-     * (ct_code_decodable) must agree with the status */
-    if (c->exact) out->status = ct_code_workers_arrived(c, arrived) >= c->n - c->s ? CT_DECODE_EXACT : CT_DECODE_NONE;
+    if (c->exact) out->status = CT_DECODE_NONE;
     else out->status = CT_DECODE_APPROX; /* upgraded by the core when exact */
     return CT_OK;
 }
@@ -457,11 +469,14 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
         for (int t = 0; t < c->total; t++) {
             if (cc->a[t] == 0.0) continue;
             if (!ct_mask_test(cc->mask, t)) cc->a[t] = 0.0; /* a hook must not use absent slots */
-            else { /* sparse: row t of B is E_i[l, :] on worker i's partitions */
+            else { /* sparse: row t of B is E_i[l, :] on worker i's partitions;
+                    * the residual is the one of the float32 coefficients the
+                    * runtime combines float32 messages with */
                 int i = c->slot_worker[t], d = c->load[i];
                 const int *p = c->parts + c->part_off[i];
                 const float *e = c->enc + c->enc_off[i] + (size_t)(t - c->msg_off[i]) * d;
-                for (int j = 0; j < d; j++) w[p[j]] += cc->a[t] * (double)e[j];
+                double af = (double)(float)cc->a[t];
+                for (int j = 0; j < d; j++) w[p[j]] += af * (double)e[j];
             }
         }
         double r2 = 0.0, rinf = 0.0;
@@ -480,10 +495,11 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
         if (rinf < CT_CODE_EXACT_TOL && n_arrived > 0) out.status = CT_DECODE_EXACT;
         /* an exact code on an ill-conditioned pattern (random H at large n) can
          * leave a visible error: call it what it is */
-        if (out.status == CT_DECODE_EXACT && rinf > CT_CODE_EXACT_LOOSE_TOL) out.status = CT_DECODE_APPROX;
+        if (out.status == CT_DECODE_EXACT && !(rinf <= CT_CODE_EXACT_LOOSE_TOL)) out.status = CT_DECODE_APPROX;
         e = ct_cache_insert_slot(c, cc->mask, h);
         e->status = out.status;
         e->residual = sqrt(r2 / c->k);
+        e->residual_max = rinf;
         e->has_recovered = out.has_recovered;
         e->recovered_fraction = out.has_recovered ? (double)recovered / c->k : (double)nonzero / c->k;
         e->condition = out.condition;
@@ -495,6 +511,7 @@ ct_status ct_code_decode(ct_code *c, const uint64_t *arrived, ct_decode_result *
     res->coeffs = e->coeffs;
     res->status = e->status;
     res->residual = e->residual;
+    res->residual_max = e->residual_max;
     res->recovered_fraction = e->recovered_fraction;
     res->recovered = e->has_recovered ? e->recovered : NULL;
     res->n_arrived = e->n_arrived;

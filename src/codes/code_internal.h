@@ -56,13 +56,13 @@
 /* Limits that keep every dense matrix small (B is total x k doubles). */
 #define CT_CODE_MAX_WORKERS 4096
 #define CT_CODE_MAX_B_ENTRIES (1u << 24)
-/* |a^T B_F - 1|_inf below this counts as exact. The encoding is float (what
- * workers compute with), so rows meant to span 1 do so only up to float
- * rounding amplified by the pattern's condition number. */
+/* |a^T B_F - 1|_inf below this upgrades an approximate code's decode to exact. */
 #define CT_CODE_EXACT_TOL 1e-5
-/* max |a^T B_F - 1| above which a decode is never reported exact (float encodings
- * times the pattern's condition number stay far below it on usable patterns) */
-#define CT_CODE_EXACT_LOOSE_TOL 1e-3
+/* An exact code's decode is exact when max_j |a^T B_F - 1| <= this, with a the
+ * float32 coefficients the runtime uses and B_F the float32 encodings
+ * (docs/schemes.md, "Decoding exact codes"); also the tolerance of the
+ * measured label (ct_code_verify). */
+#define CT_CODE_EXACT_LOOSE_TOL 1e-4
 /* singular values below this fraction of the largest are float noise */
 #define CT_CODE_RCOND 1e-6
 
@@ -91,6 +91,9 @@ struct ct_code {
     ct_code_spec spec; /* defaults resolved by the build hook */
     int n, k, s;
     int exact;
+    /* exact codes decoded by the generic exact solver: the number of arrived
+     * messages it keeps (cyclic: n - s); 0 = least squares */
+    int exact_rank;
 
     /* layout (ct_code_layout) */
     int *load;       /* [n] d_i */
@@ -133,6 +136,7 @@ ct_status ct_code_build_expander(ct_code *c);     /* expander.c */
 ct_status ct_code_build_bgc(ct_code *c);          /* bgc.c */
 ct_status ct_code_build_sgc(ct_code *c);          /* sgc.c */
 ct_status ct_code_build_ldgm(ct_code *c);         /* ldgm.c */
+ct_status ct_code_build_frep_mds(ct_code *c);     /* frep_mds.c */
 ct_status ct_code_build_alpha_subset(ct_code *c); /* alpha.c (partial engineer) */
 ct_status ct_code_build_alpha_cyclic(ct_code *c); /* alpha.c (partial engineer) */
 /* decode hooks for the alpha family (set as c->decode by their build hooks) */
@@ -156,6 +160,13 @@ int ct_code_slots_arrived(const ct_code *c, const uint64_t *arrived);
  * (may be NULL). */
 ct_status ct_code_lstsq(const ct_code *c, const uint64_t *arrived, const double *target,
                         double *coeffs, double *cond);
+/* Exact decode (linalg.c): a over the f arrived `slots` with a^T B = 1 on the
+ * kc partitions `parts`, keeping the `want` most independent messages (QR with
+ * column pivoting), solved in double with no singular value cut and one step
+ * of iterative refinement. Writes coeffs[slots[q]] only; *cond = the 2-norm
+ * condition number of the kept system (may be NULL). */
+ct_status ct_code_solve_exact(const ct_code *c, const int *slots, int f, const int *parts, int kc, int want,
+                              double *coeffs, double *cond);
 /* Peeling: flags[k] set for every partition recovered by peeling the arrived
  * rows; coeffs[total] (may be NULL) receives a with a^T B_F = 1_recovered. */
 ct_status ct_code_peel(const ct_code *c, const uint64_t *arrived, unsigned char *flags,

@@ -5,7 +5,8 @@
  * n - s and contains 1; when any n - s rows of B are independent (true for a
  * generic H) they span null(H), so any n - s workers can decode 1^T.
  * This file draws H at random (Tandon's construction); cyclic_mds.c picks a
- * deterministic, better-conditioned H. */
+ * deterministic real Fourier H (not better conditioned at every n:
+ * docs/schemes.md). */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -109,6 +110,7 @@ ct_status ct_code_check_cyclic_spec(ct_code *c) {
     c->spec.load = c->s + 1;
     c->spec.messages = 1;
     c->exact = 1;
+    c->exact_rank = c->n - c->s; /* dim null(H): any n - s windows are a basis */
     c->bound_kind = CT_BOUND_EXACT;
     return CT_OK;
 }

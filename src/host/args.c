@@ -48,3 +48,11 @@ ct_status ct_arg_double(const char *flag, const char *s, double lo, double hi, d
     *out = v;
     return CT_OK;
 }
+
+ct_status ct_arg_fraction(const char *flag, const char *s, double *out) {
+    double v = 0;
+    CT_TRY(ct_arg_double(flag, s, -1e300, 1e300, &v));
+    if (!(v > 0.0 && v <= 1.0)) return CT_FAIL(CT_ERR_INVALID_ARG, "%s %g: must be in (0, 1]", flag, v);
+    *out = v;
+    return CT_OK;
+}

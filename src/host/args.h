@@ -13,5 +13,7 @@ ct_status ct_arg_int(const char *flag, const char *s, long lo, long hi, int *out
 ct_status ct_arg_u64(const char *flag, const char *s, uint64_t *out);
 /* a finite double in [lo, hi] */
 ct_status ct_arg_double(const char *flag, const char *s, double lo, double hi, double *out);
+/* A fraction in (0, 1] (e.g. --alpha): 0 is refused, not taken as "unset". */
+ct_status ct_arg_fraction(const char *flag, const char *s, double *out);
 
 #endif

@@ -35,7 +35,11 @@ struct ct_async {
     int n_contrib, cap_contrib;
     int *units, *from;       /* peeler scratch (k) */
     float *tmp;              /* P (device): scratch for corrections */
+    float *resid;            /* lsq: resid_rows x P (device) residuals, allocated at creation */
 };
+
+/* the least-squares fit uses at most this many arrived codewords (rows) */
+static int resid_rows(const ct_async *a) { return a->total < CT_COMBINE_MAX ? a->total : CT_COMBINE_MAX; }
 
 static step_slot *slot_of(const ct_async *a, long step) {
     if (step < 0) return NULL;
@@ -74,6 +78,7 @@ void ct_async_destroy(ct_async *a) {
         free(s->applied);
     }
     a->be->ops->free(a->be, a->tmp);
+    a->be->ops->free(a->be, a->resid);
     free(a->slots);
     free(a->contrib);
     free(a->coef);
@@ -101,6 +106,10 @@ ct_status ct_async_create(ct_code *code, ct_backend *be, size_t P, int max_stale
     a->from = malloc((size_t)a->k * sizeof(int));
     if (!a->slots || !a->units || !a->from) st = CT_FAIL(CT_ERR_NOMEM, "async decode: out of memory");
     if (st == CT_OK) st = be->ops->alloc(be, P * sizeof(float), (void **)&a->tmp);
+    /* the least-squares residuals, allocated now: a device allocation inside a
+     * step would wait (on CUDA) for every worker's throttle, a dead one's forever */
+    if (st == CT_OK && lossy == CT_LOSSY_LSQ)
+        st = be->ops->alloc(be, (size_t)resid_rows(a) * P * sizeof(float), (void **)&a->resid);
     for (int i = 0; st == CT_OK && i <= a->S; i++) {
         step_slot *s = &a->slots[i];
         s->step = -1;
@@ -230,16 +239,15 @@ static ct_status estimate_lsq(ct_async *a, step_slot *s, const unsigned char *re
             if (!rec[parts[j]] && E[j] != 0.0f) { rows[nr++] = t; break; }
     }
     ct_status st = CT_OK;
-    if (nr == 0 || nr > CT_COMBINE_MAX || n_und > CT_COMBINE_MAX) goto done; /* nothing to fit (or too large): zero */
+    if (nr == 0 || nr > resid_rows(a) || n_und > CT_COMBINE_MAX) goto done; /* nothing to fit (or too large): zero */
     {
         /* pinv(A) through LAPACK's min-norm least squares with the identity as right-hand sides */
         const int ld = nr > n_und ? nr : n_und;
         double *A = calloc((size_t)nr * n_und, sizeof(double)), *B = calloc((size_t)ld * nr, sizeof(double));
         double *sv = malloc((size_t)(nr < n_und ? nr : n_und) * sizeof(double));
         float *pinv = malloc((size_t)n_und * nr * sizeof(float));
-        float *resid = NULL;
+        float *resid = a->resid;
         if (!A || !B || !sv || !pinv) st = CT_FAIL(CT_ERR_NOMEM, "async lsq");
-        if (st == CT_OK) st = a->be->ops->alloc(a->be, (size_t)nr * a->P * sizeof(float), (void **)&resid);
         for (int r = 0; st == CT_OK && r < nr; r++) {
             const int t = rows[r], w = ct_code_message_worker(a->code, t), l = t - ct_code_message_index(a->code, w, 0);
             const int d = ct_code_load(a->code, w);
@@ -275,7 +283,6 @@ static ct_status estimate_lsq(ct_async *a, step_slot *s, const unsigned char *re
             if (st == CT_OK) *estimated = 1;
         }
         if (st == CT_OK) st = a->be->ops->sync(a->be);
-        if (resid) a->be->ops->free(a->be, resid);
         free(A);
         free(B);
         free(sv);

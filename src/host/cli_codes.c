@@ -10,27 +10,22 @@
 
 #include "codedtrain/codes.h"
 #include "codedtrain/codes_bound.h"
-#include "codedtrain/rng.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/code_label.h"
+#include "host/codes_table.h"
 #include "host/clock.h"
 #include "host/jsonl.h"
 
-/* Exhaustive over every straggler set up to this many workers (2^16 decodes). */
-#define CODES_EXHAUSTIVE_MAX_WORKERS 16
 /* Print the full encoding matrix B only when it fits a terminal. */
 #define CODES_PRINT_MAX_WORKERS 16
 #define CODES_PRINT_MAX_PARTITIONS 24
-/* Decode timing: samples per measurement and calls per cached sample (one
- * cached call is ~100 ns, below the clock's useful resolution). */
-#define CODES_TIMING_COLD_SAMPLES 101
-#define CODES_TIMING_CACHED_SAMPLES 101
-#define CODES_TIMING_CACHED_BATCH 64
+/* Cold decode timing stops after this or 5% of --budget. */
 #define CODES_TIMING_COLD_BUDGET_S 1.0
 
 static void codes_usage(FILE *f) {
     fprintf(f,
-            "usage: codedtrain codes [--scheme NAME] [--workers N] [--stragglers S] [options]\n"
+            "usage: codedtrain codes [--code NAME] [--workers N] [--stragglers S] [options]\n"
             "       codedtrain codes --bound --workers N --stragglers S --alpha A [--json]\n"
             "\n"
             "Builds one gradient code and prints its assignment (partitions per worker) and\n"
@@ -39,16 +34,28 @@ static void codes_usage(FILE *f) {
             "(whole workers, all their messages missing) of the worst and mean decoding residual\n"
             "||a^T B_F - 1|| / sqrt(k) and recovered fraction. The table is exhaustive over every\n"
             "straggler set when n <= %d (or when a row has at most --trials sets) and Monte Carlo\n"
-            "with --trials random sets otherwise. Also the worst condition number of the systems\n"
-            "solved and the decode time per call, cold (cache cleared) and cached.\n"
+            "with --trials random sets otherwise; arrivals come in a random order and the decode\n"
+            "uses what the scheme's stop rule keeps (exact codes: the first decodable set; ignore:\n"
+            "the first n - s; erasurehead: --wait-count). Also the worst condition number of the\n"
+            "systems solved and the decode time per call, cold (cache cleared) and cached.\n"
+            "\n"
+            "The label is measured: a code is called exact only when every straggler set of size\n"
+            "<= S that was tested decodes with max |a^T B_F - 1| <= 1e-4 (float32 coefficients, the\n"
+            "runtime's decoder): every set when they fit the budget, else contiguous runs, a climb\n"
+            "towards worse conditioning and random sets; otherwise \"approximate at this n\" with the\n"
+            "worst residual, condition number and straggler set found.\n"
+            "\n"
+            "Work is sized by --budget (default 10 s): about half for the label, the rest for the\n"
+            "table (fewer sets per row, or fewer rows, at large n; the counts are printed).\n"
             "\n"
             "With --bound: the partial-recovery lower bound on the normalised computation load\n"
             "for (n, s, alpha) and, for alpha-subset, alpha-cyclic with m = 1 and alpha-cyclic\n"
             "with m = d, the smallest load that recovers an alpha fraction on every s-set.\n"
             "\n"
             "options:\n"
-            "  --scheme NAME       uncoded, ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm (default cyclic)\n"
+            "  --code NAME         uncoded, ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
+            "                      erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds (default cyclic);\n"
+            "                      --scheme NAME is the old spelling of the same\n"
             "  --workers N         workers n (default 8)\n"
             "  --stragglers S      stragglers the code is designed for, 0 <= S < n (default 1;\n"
             "                      0 for uncoded)\n"
@@ -59,19 +66,25 @@ static void codes_usage(FILE *f) {
             "  --decoder NAME      default, fixed or optimal (expander, bgc, ldgm)\n"
             "  --straggle-prob P   sgc: straggling probability p < 1 (default S/n)\n"
             "  --ldgm-weight W     ldgm: units per worker (default: load, else 3)\n"
-            "  --wait-count W      erasurehead: arrivals after which it stops (default n - S)\n"
+            "  --wait-count W      erasurehead: arrivals after which it stops (0 or default: n - S)\n"
             "  --trials T          random straggler sets per row beyond n = %d (default 2000)\n"
+            "  --budget S          seconds of decoding to aim for (default 10; 0 = no limit, every\n"
+            "                      row gets its --trials sets and the label up to --label-sets)\n"
+            "  --label-sets N      most straggler sets the label tests (default 20000)\n"
+            "  --layout            --json: include every worker's partitions and encoding at any n\n"
+            "                      (default only for n <= %d; large n makes large output)\n"
             "  --max-stragglers K  last row of the table (default n - 1)\n"
             "  --bound             print the partial-recovery bound instead (needs --alpha)\n"
             "  --json              print one JSON object instead of text\n"
             "\n"
             "examples:\n"
-            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n"
-            "  codedtrain codes --scheme expander --workers 16 --stragglers 3 --load 4 --decoder optimal\n"
-            "  codedtrain codes --scheme alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
-            "  codedtrain codes --scheme cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
+            "  codedtrain codes --code cyclic --workers 8 --stragglers 2\n"
+            "  codedtrain codes --code expander --workers 16 --stragglers 3 --load 4 --decoder optimal\n"
+            "  codedtrain codes --code alpha-cyclic --workers 12 --stragglers 3 --alpha 0.8 --messages 2\n"
+            "  codedtrain codes --code cyclic-mds --workers 64 --stragglers 8 --trials 200 --json\n"
+            "  codedtrain codes --code frep-mds --workers 100 --stragglers 12 --budget 5\n"
             "  codedtrain codes --bound --workers 10 --stragglers 3 --alpha 0.9 --json\n",
-            CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS);
+            CODES_EXHAUSTIVE_MAX_WORKERS, CODES_EXHAUSTIVE_MAX_WORKERS, CODES_PRINT_MAX_WORKERS);
 }
 
 typedef struct codes_options {
@@ -80,6 +93,9 @@ typedef struct codes_options {
     int max_stragglers; /* -1: n - 1 */
     int bound;
     int json;
+    int layout;       /* --json: workers array at any n */
+    double budget_s;  /* 0: no limit */
+    long label_sets;
 } codes_options;
 
 static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
@@ -87,13 +103,6 @@ static ct_status parse_decoder(const char *value, ct_code_decoder *out) {
     else if (!strcmp(value, "fixed")) *out = CT_DECODER_FIXED;
     else if (!strcmp(value, "optimal")) *out = CT_DECODER_OPTIMAL;
     else return CT_FAIL(CT_ERR_INVALID_ARG, "--decoder '%s': expected default, fixed or optimal", value);
-    return CT_OK;
-}
-
-static ct_status parse_alpha(const char *value, double *alpha) {
-    CT_TRY(ct_arg_double("--alpha", value, -DBL_MAX, DBL_MAX, alpha));
-    if (!(*alpha > 0.0 && *alpha <= 1.0))
-        return CT_FAIL(CT_ERR_INVALID_ARG, "--alpha %g: must be in (0, 1]", *alpha);
     return CT_OK;
 }
 
@@ -105,7 +114,9 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
     o->spec.stragglers = 1;
     o->trials = 2000;
     o->max_stragglers = -1;
-    o->bound = o->json = 0;
+    o->bound = o->json = o->layout = 0;
+    o->budget_s = 10.0;
+    o->label_sets = 20000;
     *help = 0;
     int stragglers_given = 0;
     for (int i = 1; i < argc; i++) {
@@ -113,13 +124,14 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--bound")) { o->bound = 1; continue; }
-        if (!strcmp(a, "--scheme")) {
+        if (!strcmp(a, "--layout")) { o->layout = 1; continue; }
+        if (!strcmp(a, "--code") || !strcmp(a, "--scheme")) { /* --code as in train; --scheme: old spelling */
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             if (ct_code_scheme_parse(v, &o->spec.scheme) != CT_OK)
                 return CT_FAIL(CT_ERR_INVALID_ARG,
-                               "--scheme '%s': unknown scheme (one of uncoded, ignore, frep, cyclic, "
-                               "cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm)",
-                               v);
+                               "%s '%s': unknown scheme (one of uncoded, ignore, frep, cyclic, "
+                               "cyclic-mds, expander, bgc, sgc, erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds)",
+                               a, v);
         } else if (!strcmp(a, "--workers")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.n_workers));
@@ -135,7 +147,7 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &o->spec.messages));
         } else if (!strcmp(a, "--alpha")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
-            CT_TRY(parse_alpha(v, &o->spec.alpha));
+            CT_TRY(ct_arg_fraction("--alpha", v, &o->spec.alpha));
         } else if (!strcmp(a, "--seed")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_u64(a, v, &o->spec.seed));
@@ -150,10 +162,18 @@ static ct_status parse_codes_options(int argc, char **argv, codes_options *o, in
             CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.ldgm_weight));
         } else if (!strcmp(a, "--wait-count")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
-            CT_TRY(ct_arg_int(a, v, 1, 4096, &o->spec.wait_count));
+            CT_TRY(ct_arg_int(a, v, 0, 4096, &o->spec.wait_count)); /* 0 = n - s, as the library */
         } else if (!strcmp(a, "--trials")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 1, 100000000, &o->trials));
+        } else if (!strcmp(a, "--budget")) {
+            CT_TRY(ct_arg_value(argc, argv, &i, &v));
+            CT_TRY(ct_arg_double(a, v, 0.0, 1e7, &o->budget_s));
+        } else if (!strcmp(a, "--label-sets")) {
+            CT_TRY(ct_arg_value(argc, argv, &i, &v));
+            int sets = 0;
+            CT_TRY(ct_arg_int(a, v, 1, 100000000, &sets));
+            o->label_sets = sets;
         } else if (!strcmp(a, "--max-stragglers")) {
             CT_TRY(ct_arg_value(argc, argv, &i, &v));
             CT_TRY(ct_arg_int(a, v, 0, 4095, &o->max_stragglers));
@@ -253,190 +273,6 @@ static int run_bound(const codes_options *o) {
                design.q1, design.r1, design.q2, design.r2, design.k, design.d, design.alpha);
     printf("alpha-cyclic loads are whole windows d (k = n), so they round up to an integer.\n");
     return 0;
-}
-
-/* ----------------------------------------------------- straggler table */
-
-typedef struct straggler_row {
-    int stragglers;
-    long sets;        /* straggler sets decoded */
-    int exhaustive;   /* 1: every set of this size, 0: random sample */
-    double worst_residual, sum_residual;
-    double worst_recovered, sum_recovered;
-    long exact;       /* sets decoded exactly */
-    double worst_condition; /* largest finite condition number in this row (0: no solve) */
-    double residual_bound; /* scheme's promise, normalised like the residual; < 0: none */
-} straggler_row;
-
-typedef struct decode_tally {
-    double worst_condition; /* largest finite condition number met */
-    long singular;          /* solves with an infinite condition number */
-} decode_tally;
-
-/* Arrivals = every message of the workers not in `is_straggler`. */
-static void build_arrivals(const ct_code *code, const unsigned char *is_straggler, uint64_t *mask) {
-    int n = ct_code_n_workers(code);
-    memset(mask, 0, (size_t)ct_code_mask_words(code) * sizeof(uint64_t));
-    for (int i = 0; i < n; i++)
-        if (!is_straggler[i]) ct_code_mask_add_worker(code, i, mask);
-}
-
-static ct_status decode_one_set(ct_code *code, const unsigned char *is_straggler, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally) {
-    build_arrivals(code, is_straggler, mask);
-    ct_decode_result res;
-    CT_TRY(ct_code_decode(code, mask, &res));
-    row->sets++;
-    row->sum_residual += res.residual;
-    row->sum_recovered += res.recovered_fraction;
-    if (res.residual > row->worst_residual) row->worst_residual = res.residual;
-    if (res.recovered_fraction < row->worst_recovered) row->worst_recovered = res.recovered_fraction;
-    row->exact += res.status == CT_DECODE_EXACT;
-    if (isinf(res.condition)) tally->singular++;
-    else if (res.condition > tally->worst_condition) tally->worst_condition = res.condition;
-    if (isfinite(res.condition) && res.condition > row->worst_condition) row->worst_condition = res.condition;
-    return CT_OK;
-}
-
-/* C(n, K) as a double, saturating far beyond any trial count. */
-static double count_sets(int n, int K) {
-    double v = 1.0;
-    if (K > n - K) K = n - K;
-    for (int i = 1; i <= K && v < 1e18; i++) v = v * (n - K + i) / i;
-    return floor(v + 0.5);
-}
-
-/* Every K-subset in lexicographic order (index array `pick`). */
-static ct_status enumerate_sets(ct_code *code, int K, unsigned char *is_straggler, int *pick, uint64_t *mask,
-                                straggler_row *row, decode_tally *tally) {
-    int n = ct_code_n_workers(code);
-    for (int t = 0; t < K; t++) pick[t] = t;
-    for (;;) {
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < K; t++) is_straggler[pick[t]] = 1;
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally));
-        int t = K - 1;
-        while (t >= 0 && pick[t] == n - K + t) t--;
-        if (t < 0) return CT_OK;
-        pick[t]++;
-        for (int u = t + 1; u < K; u++) pick[u] = pick[u - 1] + 1;
-    }
-}
-
-/* `trials` uniformly random K-subsets (partial Fisher-Yates). */
-static ct_status sample_sets(ct_code *code, int K, int trials, ct_rng *rng, unsigned char *is_straggler,
-                             int *perm, uint64_t *mask, straggler_row *row, decode_tally *tally) {
-    int n = ct_code_n_workers(code);
-    for (int trial = 0; trial < trials; trial++) {
-        for (int i = 0; i < n; i++) perm[i] = i;
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < K; t++) {
-            int u = t + (int)ct_rng_below(rng, (uint64_t)(n - t));
-            int tmp = perm[t]; perm[t] = perm[u]; perm[u] = tmp;
-            is_straggler[perm[t]] = 1;
-        }
-        CT_TRY(decode_one_set(code, is_straggler, mask, row, tally));
-    }
-    return CT_OK;
-}
-
-/* Decodes the table needs: every set where exhaustive, --trials otherwise. */
-static double table_decodes(int n, int n_rows, int trials) {
-    double total = 0.0;
-    for (int K = 0; K < n_rows; K++) {
-        double sets = count_sets(n, K);
-        total += n <= CODES_EXHAUSTIVE_MAX_WORKERS || sets <= trials ? sets : trials;
-    }
-    return total;
-}
-
-static ct_status build_table(ct_code *code, const codes_options *o, straggler_row *rows, int n_rows,
-                             decode_tally *tally) {
-    int n = ct_code_n_workers(code), k = ct_code_n_partitions(code);
-    unsigned char *is_straggler = malloc((size_t)n);
-    int *scratch = malloc((size_t)n * sizeof(int));
-    uint64_t *mask = malloc((size_t)ct_code_mask_words(code) * sizeof(uint64_t));
-    ct_status st = CT_OK;
-    if (!is_straggler || !scratch || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
-    ct_rng rng;
-    ct_rng_seed(&rng, o->spec.seed ^ 0x5eedc0de5ull);
-    for (int K = 0; K < n_rows && st == CT_OK; K++) {
-        straggler_row *row = &rows[K];
-        memset(row, 0, sizeof *row);
-        row->stragglers = K;
-        row->worst_recovered = 1.0;
-        double bound = ct_code_residual_bound(code, K);
-        row->residual_bound = bound >= 0 ? bound / sqrt((double)k) : -1.0;
-        row->exhaustive = n <= CODES_EXHAUSTIVE_MAX_WORKERS || count_sets(n, K) <= (double)o->trials;
-        if (row->exhaustive) st = enumerate_sets(code, K, is_straggler, scratch, mask, row, tally);
-        else st = sample_sets(code, K, o->trials, &rng, is_straggler, scratch, mask, row, tally);
-    }
-    free(is_straggler);
-    free(scratch);
-    free(mask);
-    return st;
-}
-
-/* ------------------------------------------------------------ decode time */
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int count) {
-    if (count <= 0) return NAN;
-    qsort(v, (size_t)count, sizeof *v, compare_doubles);
-    return count % 2 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2]);
-}
-
-/* Median decode time (microseconds) at the design's s stragglers: cold with
- * the cache cleared before each call (clearing not timed), cached with one
- * pattern repeated. The cache is left cleared. */
-static ct_status time_decodes(ct_code *code, uint64_t seed, double *cold_us, double *cached_us) {
-    int n = ct_code_n_workers(code), s = ct_code_stragglers(code);
-    int words = ct_code_mask_words(code);
-    double samples[CODES_TIMING_COLD_SAMPLES > CODES_TIMING_CACHED_SAMPLES ? CODES_TIMING_COLD_SAMPLES
-                                                                            : CODES_TIMING_CACHED_SAMPLES];
-    unsigned char *is_straggler = malloc((size_t)n);
-    int *perm = malloc((size_t)n * sizeof(int));
-    uint64_t *mask = malloc((size_t)words * sizeof(uint64_t));
-    ct_status st = CT_OK;
-    if (!is_straggler || !perm || !mask) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory (n = %d)", n);
-    ct_rng rng;
-    ct_rng_seed(&rng, seed ^ 0x71e5ull);
-    ct_decode_result res;
-    int cold = 0;
-    double started = ct_now_s();
-    for (; st == CT_OK && cold < CODES_TIMING_COLD_SAMPLES; cold++) {
-        /* a few samples always; more while the budget lasts (big n is slow) */
-        if (cold >= 5 && ct_now_s() - started > CODES_TIMING_COLD_BUDGET_S) break;
-        for (int i = 0; i < n; i++) perm[i] = i;
-        memset(is_straggler, 0, (size_t)n);
-        for (int t = 0; t < s; t++) {
-            int u = t + (int)ct_rng_below(&rng, (uint64_t)(n - t));
-            int tmp = perm[t]; perm[t] = perm[u]; perm[u] = tmp;
-            is_straggler[perm[t]] = 1;
-        }
-        build_arrivals(code, is_straggler, mask);
-        ct_code_cache_clear(code);
-        double t0 = ct_now_s();
-        st = ct_code_decode(code, mask, &res);
-        samples[cold] = (ct_now_s() - t0) * 1e6;
-    }
-    if (st == CT_OK) *cold_us = median_of(samples, cold);
-    if (st == CT_OK) st = ct_code_decode(code, mask, &res); /* the last pattern, now cached */
-    for (int r = 0; st == CT_OK && r < CODES_TIMING_CACHED_SAMPLES; r++) {
-        double t0 = ct_now_s();
-        for (int c = 0; c < CODES_TIMING_CACHED_BATCH && st == CT_OK; c++) st = ct_code_decode(code, mask, &res);
-        samples[r] = (ct_now_s() - t0) * 1e6 / CODES_TIMING_CACHED_BATCH;
-    }
-    if (st == CT_OK) *cached_us = median_of(samples, CODES_TIMING_CACHED_SAMPLES);
-    ct_code_cache_clear(code);
-    free(is_straggler);
-    free(perm);
-    free(mask);
-    return st;
 }
 
 /* ------------------------------------------------------------------ report */
@@ -542,11 +378,14 @@ static void print_layout(const ct_code *code, const code_summary *m) {
 }
 
 static void print_text(const ct_code *code, const code_summary *m, const straggler_row *rows, int n_rows,
-                       const decode_tally *tally, double cold_us, double cached_us) {
+                       const decode_tally *tally, double cold_us, double cached_us, const code_label *label) {
     const ct_code_spec *spec = ct_code_get_spec(code);
     printf("scheme %s: n = %d workers, k = %d partitions, designed for s = %d stragglers (%s)\n",
            ct_code_scheme_name(spec->scheme), m->n, m->k, m->s,
-           ct_code_is_exact(code) ? "exact" : "approximate or partial");
+           code_label_exact(label) ? "exact" : label->by_design ? "approximate at this n" : "approximate or partial");
+    printf("label: ");
+    code_label_print(stdout, code, label);
+    printf("\n");
     if (spec->alpha > 0) printf("alpha (guaranteed recovered fraction at s stragglers): %g\n", spec->alpha);
     printf("computation load: max d = %d, mean d = %.3f partitions per worker (%.3f copies per partition)\n",
            m->max_load, m->mean_load, m->normalised_load);
@@ -579,7 +418,8 @@ static void print_text(const ct_code *code, const code_summary *m, const straggl
 }
 
 static int print_json(const ct_code *code, const code_summary *m, const straggler_row *rows, int n_rows,
-                      const decode_tally *tally, double cold_us, double cached_us, int trials) {
+                      const decode_tally *tally, double cold_us, double cached_us, const codes_options *o,
+                      const code_label *label) {
     const ct_code_spec *spec = ct_code_get_spec(code);
     ct_json j;
     ct_json_begin(&j);
@@ -587,7 +427,8 @@ static int print_json(const ct_code *code, const code_summary *m, const straggle
     ct_json_key_int(&j, "n", m->n);
     ct_json_key_int(&j, "k", m->k);
     ct_json_key_int(&j, "s", m->s);
-    ct_json_key_bool(&j, "exact", ct_code_is_exact(code));
+    ct_json_key_bool(&j, "exact", code_label_exact(label)); /* measured, see "label" */
+    code_label_json(&j, label);
     ct_json_key_int(&j, "load", m->max_load);
     ct_json_key_num(&j, "load_mean", m->mean_load);
     ct_json_key_num(&j, "load_normalised", m->normalised_load);
@@ -601,8 +442,9 @@ static int print_json(const ct_code *code, const code_summary *m, const straggle
     ct_json_key_int(&j, "singular_patterns", tally->singular);
     ct_json_key_num(&j, "decode_cold_us", cold_us);
     ct_json_key_num(&j, "decode_cached_us", cached_us);
-    ct_json_key_int(&j, "trials", trials);
-    if (m->n <= CODES_PRINT_MAX_WORKERS) {
+    ct_json_key_int(&j, "trials", o->trials);
+    ct_json_key_num(&j, "budget_s", o->budget_s);
+    if (m->n <= CODES_PRINT_MAX_WORKERS || o->layout) {
         ct_json_key_begin_array(&j, "workers");
         for (int i = 0; i < m->n; i++) {
             int d = ct_code_load(code, i), msgs = ct_code_messages(code, i);
@@ -674,28 +516,64 @@ int ct_cli_codes(int argc, char **argv) {
     int n_rows = (o.max_stragglers >= 0 ? o.max_stragglers : summary.n - 1) + 1;
     straggler_row *rows = calloc((size_t)n_rows, sizeof *rows);
     decode_tally tally = {0.0, 0};
-    double cold_us = NAN, cached_us = NAN;
+    double cold_us = NAN, cached_us = NAN, started = ct_now_s();
+    double budget = o.budget_s;
+    code_label label;
+    long share = o.trials;
     if (!rows) st = CT_FAIL(CT_ERR_NOMEM, "codes: out of memory for %d table rows", n_rows);
-    /* time first, on a fresh cache, so the table's decodes do not warm it */
-    if (st == CT_OK) st = time_decodes(code, o.spec.seed, &cold_us, &cached_us);
-    if (st == CT_OK) {
-        /* a slow decoder (big n or k) can make the table long: say so up front */
-        double decodes = table_decodes(summary.n, n_rows, o.trials), expected_s = decodes * cold_us * 1e-6;
-        if (expected_s > 10.0)
-            fprintf(stderr,
-                    "codedtrain codes: note: the table needs %.0f decodes at ~%.0f us each (~%.0f s); "
-                    "--max-stragglers or --trials shortens it\n",
-                    decodes, cold_us, expected_s);
-        st = build_table(code, &o, rows, n_rows, &tally);
+    /* one decode first, abandoned when it alone would take over half the
+     * budget (dense solves at n in the thousands): then answer without one */
+    double probe_s = 0.0;
+    int too_slow = 0;
+    if (st == CT_OK) st = code_label_probe(code, budget * 0.5, &probe_s, &too_slow);
+    if (st == CT_OK && too_slow) {
+        printf(o.json ? "{\"scheme\":\"%s\",\"n\":%d,\"k\":%d,\"s\":%d,\"exact\":false,\"label\":{\"method\":"
+                        "\"not measured\",\"exact_by_design\":%s,\"probe_decode_s_over\":%g},\"rows\":[]}\n"
+                      : "scheme %s: n = %d workers, k = %d partitions, designed for s = %d stragglers\n"
+                        "label: not measured (exact by design: %s): one decode at s stragglers takes over %g s, "
+                        "more than half the budget\n",
+               ct_code_scheme_name(o.spec.scheme), summary.n, summary.k, summary.s,
+               ct_code_is_exact(code) ? "true" : "false", probe_s);
+        fprintf(stderr,
+                "codedtrain codes: one decode of this code (n = %d, s = %d) takes over %g s, so the %g s budget "
+                "measures nothing; --budget S (e.g. --budget 600 --max-stragglers %d) measures the label "
+                "and the table up to K = s\n",
+                summary.n, summary.s, probe_s, budget, summary.s);
+        free(rows);
+        return 0; /* the code stays allocated: the abandoned decode still uses it */
     }
+    /* the label next, on about half the budget */
+    if (st == CT_OK) st = code_label_measure(code, budget * 0.5, o.label_sets, o.spec.seed, &label);
+    /* time next, on a fresh cache, so the table's decodes do not warm it */
+    double cold_budget = budget > 0 ? fmin(CODES_TIMING_COLD_BUDGET_S, 0.05 * budget) : CODES_TIMING_COLD_BUDGET_S;
+    if (st == CT_OK) st = codes_time_decodes(code, o.spec.seed, cold_budget, &cold_us, &cached_us);
+    if (st == CT_OK && budget > 0) {
+        /* the table gets what is left: as many sets per row as fit, at least
+         * one; rows past what fits are dropped (said on stderr) */
+        double left = budget - (ct_now_s() - started), per = fmax(cold_us * 1e-6, 1e-7);
+        double fit = left > 0 ? left / per : 0.0;
+        long per_row = (long)(fit / n_rows);
+        if (per_row < share) share = per_row < 1 ? 1 : per_row;
+        if (fit < n_rows) {
+            int keep = fit >= 1 ? (int)fit : 1;
+            if (keep > n_rows) keep = n_rows;
+            if (keep < n_rows)
+                fprintf(stderr,
+                        "codedtrain codes: note: one decode takes ~%.3g s, so the %g s budget covers table rows "
+                        "K = 0..%d of %d; --budget S or --max-stragglers K sizes it\n",
+                        cold_us * 1e-6, budget, keep - 1, n_rows - 1);
+            n_rows = keep;
+        }
+    }
+    if (st == CT_OK) st = codes_build_table(code, o.spec.seed, rows, n_rows, share, &tally);
     int rc = 0;
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain codes: %s\n", ct_last_error());
         rc = ct_status_exit_code(st);
     } else if (o.json) {
-        rc = print_json(code, &summary, rows, n_rows, &tally, cold_us, cached_us, o.trials);
+        rc = print_json(code, &summary, rows, n_rows, &tally, cold_us, cached_us, &o, &label);
     } else {
-        print_text(code, &summary, rows, n_rows, &tally, cold_us, cached_us);
+        print_text(code, &summary, rows, n_rows, &tally, cold_us, cached_us, &label);
     }
     free(rows);
     ct_code_destroy(code);

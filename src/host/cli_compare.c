@@ -7,10 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codedtrain/codes.h"
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
 #include "host/jsonl.h"
+#include "host/outpath.h"
+#include "host/plot.h"
 
 #define MAX_CODES 32
 
@@ -22,12 +25,15 @@ static void compare_usage(FILE *f) {
             "prints a table: time to target accuracy, final accuracy, mean step time, mean\n"
             "wait for results, and the fraction of data dropped. Writes DIR/compare.csv\n"
             "(test accuracy against time, one row per code and epoch), DIR/<code>.jsonl\n"
-            "(each run's log) and DIR/compare.png (gnuplot, when installed).\n"
+            "(each run's log), DIR/compare.png (accuracy against time) and DIR/<code>.timeline.png\n"
+            "(workers against time over the first steps; both drawn by gnuplot, when installed).\n"
             "\n"
             "options:\n"
             "  --codes LIST   comma-separated codes (default uncoded,ignore,cyclic)\n"
             "  --out DIR      output directory (default compare-out)\n"
             "  --json         print the table as a JSON array instead\n"
+            "  --trace        also write DIR/<code>.trace.json (Chrome trace events, see train --trace)\n"
+            "  --config FILE  start from a run's configuration (its log) or a JSON object; flags override it\n"
             "  every `codedtrain train` option (--workers, --stragglers, --straggle, --clock, ...)\n"
             "\n"
             "examples:\n"
@@ -42,8 +48,9 @@ typedef struct run_row {
     ct_train_result res;
 } run_row;
 
+/* accuracy against time, one colour and point type per code */
 static ct_status write_plot(const char *out_dir, run_row *rows, int n_rows, double target) {
-    char script[4096], png[2048], csv[2048];
+    char script[8192], png[2048], csv[2048];
     snprintf(png, sizeof png, "%s/compare.png", out_dir);
     snprintf(csv, sizeof csv, "%s/compare.csv", out_dir);
     int off = snprintf(script, sizeof script,
@@ -54,16 +61,11 @@ static ct_status write_plot(const char *out_dir, run_row *rows, int n_rows, doub
                        png);
     if (target > 0) off += snprintf(script + off, sizeof script - off, "set arrow from graph 0,first %g to graph 1,first %g nohead dt 2;", target, target);
     off += snprintf(script + off, sizeof script - off, "plot ");
-    for (int r = 0; r < n_rows && off < (int)sizeof script - 200; r++)
+    for (int r = 0; r < n_rows && off < (int)sizeof script - 300; r++)
         off += snprintf(script + off, sizeof script - off,
-                        "%s'%s' using (strcol(1) eq '%s' ? $3 : NaN):4 with linespoints title '%s'",
-                        r ? ", " : "", csv, rows[r].code, rows[r].code);
-    FILE *p = popen("gnuplot 2>/dev/null", "w");
-    if (!p) return CT_OK; /* the plot is optional: no gnuplot, no PNG */
-    fprintf(p, "%s\n", script);
-    int rc = pclose(p);
-    if (rc != 0) fprintf(stderr, "codedtrain compare: gnuplot could not draw %s (install gnuplot-nox)\n", png);
-    return CT_OK;
+                        "%s'%s' using (strcol(1) eq '%s' ? $3 : NaN):4 with linespoints %s lw 1.5 title '%s'",
+                        r ? ", " : "", csv, rows[r].code, ct_plot_series_style(r), rows[r].code);
+    return ct_plot_run(script, png);
 }
 
 /* append each epoch record of one run's log to the CSV */
@@ -86,18 +88,59 @@ static ct_status append_csv(FILE *csv, const char *code, const char *log_path) {
     return CT_OK;
 }
 
+static int compare_run(int argc, char **argv, ct_config_file *store);
+
+/* --out DIR: an existing directory (or one mkdir will create), and every file
+ * compare writes there a regular file or new */
+static ct_status check_outputs(const char *out_dir, const run_row *rows, int n_rows) {
+    if (!*out_dir || strlen(out_dir) > 1900) return CT_FAIL(CT_ERR_INVALID_ARG, "--out: empty or longer than 1900 characters");
+    struct stat sb;
+    if (lstat(out_dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) return CT_FAIL(CT_ERR_INVALID_ARG, "--out %s: exists and is not a directory", out_dir);
+    } else {
+        /* to be created: its parent must take it, checked as if it were a file */
+        return ct_outpath_check("--out", out_dir);
+    }
+    char path[2048];
+    static const char *const fixed[] = {"compare.csv", "compare.png"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, fixed[i]);
+        CT_TRY(ct_outpath_check("--out", path));
+    }
+    static const char *const per_code[] = {"jsonl", "timeline.png", "trace.json"};
+    for (int r = 0; r < n_rows; r++)
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%.64s.%s", out_dir, rows[r].code, per_code[i]);
+            CT_TRY(ct_outpath_check("--out", path));
+        }
+    return CT_OK;
+}
+
 int ct_cli_compare(int argc, char **argv) {
+    ct_config_file store = {0};
+    const int rc = compare_run(argc, argv, &store);
+    ct_config_file_free(&store); /* after every run: the config's strings point into it */
+    return rc;
+}
+
+static int compare_run(int argc, char **argv, ct_config_file *store) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     const char *codes = "uncoded,ignore,cyclic", *out_dir = "compare-out";
-    int json = 0;
+    int json = 0, traces = 0;
     ct_status st = CT_OK;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { compare_usage(stdout); return 0; }
+    /* a configuration file first (its code is replaced per run), then the flags */
+    const char *config = ct_cli_config_path(argc, argv);
+    if (config) st = ct_cli_config_apply(config, &cfg, store);
     for (int i = 1; i < argc && st == CT_OK; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { compare_usage(stdout); return 0; }
-        if (!strcmp(a, "--codes")) st = ct_arg_value(argc, argv, &i, &codes);
+        if (!strcmp(a, "--config")) i++;
+        else if (!strcmp(a, "--codes")) st = ct_arg_value(argc, argv, &i, &codes);
         else if (!strcmp(a, "--out")) st = ct_arg_value(argc, argv, &i, &out_dir);
         else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--log") || !strcmp(a, "--code")) st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare sets it per code (use --codes and --out)", a);
+        else if (!strcmp(a, "--trace")) traces = 1;
+        else if (!strcmp(a, "--log") || !strcmp(a, "--code") || !strcmp(a, "--plot-timeline")) st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare sets it per code (use --codes and --out)", a);
         else {
             int matched = 0;
             st = ct_cli_train_flag(argc, argv, &i, &cfg, &matched);
@@ -116,16 +159,25 @@ int ct_cli_compare(int argc, char **argv) {
         }
         if (st == CT_OK && n_rows == 0) st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes '%s': no code named", codes);
     }
+    /* every element and every output checked before the first run trains */
+    for (int r = 0; r < n_rows && st == CT_OK; r++) {
+        ct_code_scheme scheme;
+        if (ct_code_scheme_parse(rows[r].code, &scheme) != CT_OK)
+            st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: '%s' is not a code (see codedtrain codes --help)", rows[r].code);
+        for (int q = 0; q < r && st == CT_OK; q++)
+            if (!strcmp(rows[q].code, rows[r].code))
+                st = CT_FAIL(CT_ERR_INVALID_ARG, "--codes: '%s' named twice (its log would be overwritten)", rows[r].code);
+    }
+    if (st == CT_OK && (cfg.checkpoint_path || cfg.resume_path))
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare trains once per code; every run would write the same checkpoint",
+                     cfg.checkpoint_path ? "--checkpoint" : "--resume");
+    if (st == CT_OK) st = check_outputs(out_dir, rows, n_rows);
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain compare: %s\n", ct_last_error());
         return ct_status_exit_code(st);
     }
-    if (strlen(out_dir) > 1900) {
-        fprintf(stderr, "codedtrain compare: --out: path longer than 1900 characters\n");
-        return 2;
-    }
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory\n", out_dir);
+        fprintf(stderr, "codedtrain compare: --out %s: cannot create the directory: %s\n", out_dir, strerror(errno));
         return 2;
     }
     char csv_path[2048], tmp_path[2100];
@@ -147,6 +199,11 @@ int ct_cli_compare(int argc, char **argv) {
         ct_train_config c = cfg;
         c.code = rows[r].code;
         c.log_path = log_path;
+        char timeline_path[2100], trace_path[2100];
+        snprintf(timeline_path, sizeof timeline_path, "%.1900s/%.64s.timeline.png", out_dir, rows[r].code);
+        snprintf(trace_path, sizeof trace_path, "%.1900s/%.64s.trace.json", out_dir, rows[r].code);
+        c.timeline_path = ct_plot_available() ? timeline_path : NULL;
+        c.trace_path = traces ? trace_path : NULL;
         /* shared flags apply where they mean something: uncoded tolerates no
          * straggler and, like ignore, holds one partition per worker */
         if (!strcmp(c.code, "uncoded")) c.stragglers = 0;
@@ -167,7 +224,12 @@ int ct_cli_compare(int argc, char **argv) {
         fprintf(stderr, "codedtrain compare: %s: write failed\n", csv_path);
         return 1;
     }
-    write_plot(out_dir, rows, n_rows, cfg.target_acc);
+    const int plotted = write_plot(out_dir, rows, n_rows, cfg.target_acc) == CT_OK;
+    if (!plotted && !json) fprintf(stderr, "codedtrain compare: no plot: %s\n", ct_last_error());
+    /* time to target relative to the uncoded run, where both reached it */
+    double base = -1;
+    for (int r = 0; r < n_rows; r++)
+        if (!strcmp(rows[r].code, "uncoded")) base = rows[r].res.time_to_target_s;
     if (json) {
         printf("[");
         for (int r = 0; r < n_rows; r++) {
@@ -177,6 +239,8 @@ int ct_cli_compare(int argc, char **argv) {
             ct_json_key_str(&j, "code", rows[r].code);
             if (x->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", x->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
+            if (base > 0 && x->time_to_target_s >= 0) ct_json_key_num(&j, "ratio_to_uncoded", x->time_to_target_s / base);
+            else ct_json_key_null(&j, "ratio_to_uncoded");
             ct_json_key_num(&j, "final_test_acc", x->final_test_acc);
             ct_json_key_num(&j, "mean_step_s", x->mean_step_s);
             ct_json_key_num(&j, "mean_wait_s", x->mean_wait_s);
@@ -190,17 +254,23 @@ int ct_cli_compare(int argc, char **argv) {
         }
         printf("]\n");
     } else {
-        printf("\n%-14s %16s %14s %13s %13s %12s\n", "code", "time_to_target", "final_acc", "mean_step_s", "mean_wait_s",
-               "data_dropped");
+        printf("\n%-12s %15s %10s %10s %12s %12s %13s\n", "code", "time_to_target", "vs_uncoded", "final_acc",
+               "mean_step_ms", "mean_wait_ms", "data_dropped");
         for (int r = 0; r < n_rows; r++) {
             const ct_train_result *x = &rows[r].res;
-            char ttt[32];
-            if (x->time_to_target_s >= 0) snprintf(ttt, sizeof ttt, "%.2fs", x->time_to_target_s);
+            char ttt[32], ratio[32];
+            if (x->time_to_target_s >= 0) snprintf(ttt, sizeof ttt, "%.3fs", x->time_to_target_s);
             else snprintf(ttt, sizeof ttt, "not reached");
-            printf("%-14s %16s %14.4f %13.5f %13.5f %12.3f\n", rows[r].code, ttt, x->final_test_acc, x->mean_step_s,
-                   x->mean_wait_s, x->data_dropped);
+            if (base > 0 && x->time_to_target_s >= 0) snprintf(ratio, sizeof ratio, "%.2fx", x->time_to_target_s / base);
+            else snprintf(ratio, sizeof ratio, "-");
+            printf("%-12s %15s %10s %10.4f %12.3f %12.3f %13.3f\n", rows[r].code, ttt, ratio, x->final_test_acc,
+                   1e3 * x->mean_step_s, 1e3 * x->mean_wait_s, x->data_dropped);
         }
-        printf("\nwrote %s/compare.csv, %s/compare.png and one log per code\n", out_dir, out_dir);
+        printf("\n(time on the %s clock; vs_uncoded: time to target over uncoded's; data_dropped: mean share of\n"
+               " each minibatch's partitions not recovered)\n",
+               cfg.clock == CT_CLOCK_VIRTUAL ? "virtual" : "wall");
+        printf("wrote %s/compare.csv%s, one log%s per code\n", out_dir, plotted ? ", compare.png (accuracy against time)" : "",
+               plotted ? " and timeline PNG" : "");
     }
     return 0;
 }

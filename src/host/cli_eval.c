@@ -111,6 +111,7 @@ int ct_cli_eval(int argc, char **argv) {
     ct_dataset test = {0};
     long correct = 0;
     st = ct_checkpoint_load(a.checkpoint, &ck);
+    if (st == CT_OK) st = ct_run_check_finite_checkpoint(a.checkpoint, &ck);
     if (st == CT_OK) {
         const char *dir = a.data_dir ? a.data_dir : CT_FASHION_MNIST_DIR;
         st = a.cifar ? ct_dataset_load_cifar10(dir, 0, &test) : ct_dataset_load_idx_dir(dir, 0, &test);

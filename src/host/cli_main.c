@@ -11,6 +11,7 @@ static void usage(FILE *f) {
             "usage: codedtrain <command> [options]\n"
             "\n"
             "commands:\n"
+            "  demo     the headline comparison: uncoded against codes under stragglers (make run)\n"
             "  train    train a model (single worker or coded across workers)\n"
             "  codes    inspect a gradient code: assignment, encoding, decode quality, bounds\n"
             "  compare  train under several codes with the same seed and stragglers, side by side\n"
@@ -22,7 +23,7 @@ static void usage(FILE *f) {
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
-            "  codedtrain codes --scheme cyclic --workers 8 --stragglers 2\n",
+            "  codedtrain codes --code cyclic --workers 8 --stragglers 2\n",
             CT_VERSION_STRING);
 }
 
@@ -31,6 +32,7 @@ int ct_cli_main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    ct_cli_install_messages();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
@@ -45,6 +47,7 @@ int ct_cli_main(int argc, char **argv) {
     if (!strcmp(cmd, "compare")) return ct_cli_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "uep")) return ct_cli_uep(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return ct_cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo")) return ct_cli_demo(argc - 1, argv + 1);
     fprintf(stderr, "codedtrain: unknown command '%s' (try codedtrain --help)\n", cmd);
     return 2;
 }

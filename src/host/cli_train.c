@@ -1,11 +1,14 @@
 /* `codedtrain train`: flags -> ct_train_config -> ct_train_run. */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "codedtrain/train.h"
 #include "host/args.h"
 #include "host/cli.h"
+#include "host/code_label.h"
 #include "host/transport_mpi.h"
 
 static void train_usage(FILE *f) {
@@ -41,7 +44,7 @@ static void train_usage(FILE *f) {
             "coded training (n workers):\n"
             "  --workers N           logical workers (default 1)\n"
             "  --code NAME           uncoded (default), ignore, frep, cyclic, cyclic-mds, expander, bgc, sgc,\n"
-            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm (codedtrain codes --help)\n"
+            "                        erasurehead, alpha-subset, alpha-cyclic, ldgm, frep-mds (codedtrain codes --help)\n"
             "  --stragglers S        stragglers the code tolerates\n"
             "  --load D              partitions per worker (approximate / partial codes)\n"
             "  --messages M          messages per worker (partial-recovery codes)\n"
@@ -77,17 +80,29 @@ static void train_usage(FILE *f) {
             "  --uep-k K             blocks per class (default 3,3,3; rxc: the sum must be a square)\n"
             "  --uep-paradigm P      rxc (default: row x column blocks) or cxr (column x row)\n"
             "  --uep-device D        who computes the packets: host (default: the UEP library in double,\n"
-            "                        virtual clock), or cpu, cuda, auto: a pool of backend workers (threads\n"
-            "                        or CUDA streams) on --clock: virtual gives host's arrivals, real throttles\n"
+            "                        virtual clock), or cpu, cuda, cpu-streams, auto: a pool of backend workers\n"
+            "                        (threads or CUDA streams) on --clock: virtual gives host's arrivals, real throttles\n"
             "                        each worker and makes the step time wall time\n"
             "  --uep-time-scale-ms S pool on the real clock: wall ms per latency unit (default 1)\n"
             "device and output:\n"
-            "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda\n"
+            "  --device D            auto (default: CUDA when a GPU is usable), cpu, cuda, or cpu-streams\n"
+            "                        (the CPU ops under CUDA's stream semantics: a test mode, docs/gpu.md)\n"
             "  --threads T           CPU BLAS threads (default: all cores)\n"
             "  --transport T         local (default), mpi (under mpirun -np WORKERS+1: rank 0 is the master),\n"
             "                        nccl (one process, 2+ GPUs: master on GPU 0, worker i on GPU 1 + i mod (GPUs-1))\n"
-            "  --log FILE            JSON Lines: one record per epoch and a final record\n"
+            "  --log FILE            JSON Lines: the run's whole configuration first, then step, eval and\n"
+            "                        epoch records and a final record\n"
+            "  --config FILE         start from the configuration in FILE (a log: its first record; or a JSON\n"
+            "                        object with the same keys: train's flags without the dashes); flags given\n"
+            "                        here override it. The data must have the checksum the log records unless\n"
+            "                        --data or --dataset is given\n"
             "  --progress P          auto (default: a live bar on a terminal), lines, off\n"
+            "  --trace FILE          Chrome trace-event JSON (Perfetto, chrome://tracing): one track per worker\n"
+            "                        (compute, injected delay, arrival / late / cancelled / dead) and one for\n"
+            "                        the master (wait, decode, update); virtual or wall time as --clock says\n"
+            "  --plot-timeline FILE  PNG (gnuplot): workers against time over the first steps, compute / delay /\n"
+            "                        cut / unused bars and the master's decode instants\n"
+            "  --timeline-steps N    steps the timeline shows (default 12)\n"
             "checkpoints (safetensors: loadable with the Python safetensors library):\n"
             "  --checkpoint FILE     save the model, optimizer and resume state to FILE at the end\n"
             "  --checkpoint-every N  ... and after every N steps (written atomically: a crash keeps the last one)\n"
@@ -96,6 +111,7 @@ static void train_usage(FILE *f) {
             "\n"
             "examples:\n"
             "  codedtrain train --epochs 10 --log run.jsonl\n"
+            "  codedtrain train --config run.jsonl --log rerun.jsonl        # the same run again\n"
             "  codedtrain train --model mlp:784-512-512-10 --device cpu --threads 2 --epochs 2\n"
             "  codedtrain train --dataset synthetic:20000,64,10 --model mlp:128 --epochs 3\n"
             "  codedtrain train --model lenet5 --epochs 10 --target-acc 0.9\n"
@@ -115,9 +131,23 @@ static ct_status parse_dataset(const char *s, ct_train_config *c) {
     else if (!strncmp(s, "synthetic", 9)) {
         c->dataset = CT_DATA_SYNTHETIC;
         if (s[9] == ':') {
-            char extra;
-            if (sscanf(s + 10, "%d,%d,%d%c", &c->synth_n, &c->synth_dim, &c->synth_classes, &extra) != 3)
-                return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+            /* each field parsed whole and range-checked: sscanf's %d wraps 99999999999 silently */
+            static const char *const names[3] = {"N", "DIM", "CLASSES"};
+            static const long lo[3] = {1, 1, 2}, hi[3] = {CT_SYNTH_MAX_N, CT_SYNTH_MAX_DIM, 65536};
+            int *dst[3] = {&c->synth_n, &c->synth_dim, &c->synth_classes};
+            const char *p = s + 10;
+            for (int k = 0; k < 3; k++) {
+                char *end = NULL;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno == ERANGE || (k < 2 ? *end != ',' : *end != '\0') || *p == '+' || *p == ' ')
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
+                if (v < lo[k] || v > hi[k])
+                    return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': %s = %ld must be between %ld and %ld", s, names[k],
+                                   v, lo[k], hi[k]);
+                *dst[k] = (int)v;
+                p = end + 1;
+            }
         } else if (s[9]) {
             return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset '%s': expected synthetic:N,DIM,CLASSES", s);
         }
@@ -136,8 +166,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--checkpoint")) { VALUE(); c->checkpoint_path = v; }
     else if (!strcmp(a, "--checkpoint-every")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 2000000000, &c->checkpoint_every)); }
     else if (!strcmp(a, "--resume")) { VALUE(); c->resume_path = v; }
-    else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); }
-    else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; }
+    /* other data than a --config run's: its checksum no longer applies */
+    else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); c->expect_data_checksum = NULL; }
+    else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; c->expect_data_checksum = NULL; }
     else if (!strcmp(a, "--augment")) { VALUE(); c->augment = v; }
     else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
     else if (!strcmp(a, "--batch")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
@@ -152,6 +183,9 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--device")) { VALUE(); CT_TRY(ct_device_kind_parse(v, &c->device)); }
     else if (!strcmp(a, "--threads")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1024, &c->threads)); }
     else if (!strcmp(a, "--log")) { VALUE(); c->log_path = v; }
+    else if (!strcmp(a, "--trace")) { VALUE(); c->trace_path = v; }
+    else if (!strcmp(a, "--plot-timeline")) { VALUE(); c->timeline_path = v; }
+    else if (!strcmp(a, "--timeline-steps")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 10000, &c->timeline_steps)); }
     else if (!strcmp(a, "--progress")) {
         VALUE();
         if (!strcmp(v, "auto")) c->progress = CT_PROGRESS_AUTO;
@@ -166,7 +200,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--stragglers")) { VALUE(); CT_TRY(ct_arg_int(a, v, 0, 4096, &c->stragglers)); }
     else if (!strcmp(a, "--load")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 4096, &c->load)); }
     else if (!strcmp(a, "--messages")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 64, &c->messages)); }
-    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_double(a, v, -1e9, 1e9, &c->alpha)); }
+    else if (!strcmp(a, "--alpha")) { VALUE(); CT_TRY(ct_arg_fraction(a, v, &c->alpha)); }
     else if (!strcmp(a, "--straggle")) { VALUE(); c->straggle = v; }
     else if (!strcmp(a, "--clock")) {
         VALUE();
@@ -196,17 +230,17 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     }
     else if (!strcmp(a, "--compress")) {
         VALUE();
-        if (!strcmp(v, "none")) c->compress = 0;
-        else if (!strcmp(v, "sign")) c->compress = 1;
-        else if (!strcmp(v, "sign-ef")) c->compress = 2;
-        else if (!strcmp(v, "sign-plain")) c->compress = 3;
+        if (!strcmp(v, "none")) c->compress = CT_COMPRESS_NONE;
+        else if (!strcmp(v, "sign")) c->compress = CT_COMPRESS_SIGN;
+        else if (!strcmp(v, "sign-ef")) c->compress = CT_COMPRESS_SIGN_EF;
+        else if (!strcmp(v, "sign-plain")) c->compress = CT_COMPRESS_SIGN_PLAIN;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--compress '%s': expected none, sign, sign-ef or sign-plain", v);
     }
     else if (!strcmp(a, "--transport")) {
         VALUE();
-        if (!strcmp(v, "local")) c->transport = 0;
-        else if (!strcmp(v, "mpi")) c->transport = 1;
-        else if (!strcmp(v, "nccl")) c->transport = 2;
+        if (!strcmp(v, "local")) c->transport = CT_TRANSPORT_LOCAL;
+        else if (!strcmp(v, "mpi")) c->transport = CT_TRANSPORT_MPI;
+        else if (!strcmp(v, "nccl")) c->transport = CT_TRANSPORT_NCCL;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--transport '%s': expected local, mpi or nccl", v);
     }
     /* UEP-coded backprop (src/host/uep_train.c parses and checks the lists) */
@@ -224,8 +258,8 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     else if (!strcmp(a, "--uep-k")) { VALUE(); c->uep_k = v; }
     else if (!strcmp(a, "--uep-paradigm")) {
         VALUE();
-        if (!strcmp(v, "rxc")) c->uep_paradigm = 0;
-        else if (!strcmp(v, "cxr")) c->uep_paradigm = 1;
+        if (!strcmp(v, "rxc")) c->uep_paradigm = CT_UEP_RXC;
+        else if (!strcmp(v, "cxr")) c->uep_paradigm = CT_UEP_CXR;
         else return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-paradigm '%s': expected rxc or cxr", v);
     }
     else *matched = 0;
@@ -234,9 +268,14 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     return CT_OK;
 }
 
-static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, int *help) {
-    for (int i = 1; i < argc; i++) {
+static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, ct_config_file *store, int *help) {
+    for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { *help = 1; return CT_OK; }
+    /* the configuration file first, whatever its position: flags override it */
+    const char *config = ct_cli_config_path(argc, argv);
+    if (config) CT_TRY(ct_cli_config_apply(config, c, store));
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config")) { i++; continue; }
         int matched = 0;
         CT_TRY(ct_cli_train_flag(argc, argv, &i, c, &matched));
         if (!matched) return CT_FAIL(CT_ERR_INVALID_ARG, "unknown option '%s' (see codedtrain train --help)", argv[i]);
@@ -244,24 +283,59 @@ static ct_status parse_train_flags(int argc, char **argv, ct_train_config *c, in
     return CT_OK;
 }
 
+/* The MPI rank the launcher gave this process (0 when not launched by mpirun),
+ * known before MPI is initialised. */
+static int launcher_rank(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
+/* Bad input fails the same way on every rank: only rank 0 says so. A runtime
+ * failure (a dead master, say) is the rank's own and always reported. */
+static int report(ct_status st) {
+    const int code = ct_status_exit_code(st);
+    if (code != 2 || launcher_rank() == 0) fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
+    return code;
+}
+
 int ct_cli_train(int argc, char **argv) {
     ct_train_config cfg = CT_TRAIN_CONFIG_INIT;
     int help = 0;
-    ct_status st = parse_train_flags(argc, argv, &cfg, &help);
+    ct_config_file store = {0};
+    ct_status st = parse_train_flags(argc, argv, &cfg, &store, &help);
     if (help) {
+        ct_config_file_free(&store);
         train_usage(stdout);
         return 0;
     }
     if (st != CT_OK) {
-        fprintf(stderr, "codedtrain train: %s\n", ct_last_error());
-        return ct_status_exit_code(st);
+        ct_config_file_free(&store);
+        return report(st);
+    }
+    /* an exact-by-design code that fails a straggler set at this n: say so
+     * before the run (2 s of checking at most) */
+    /* not under MPI: every rank runs this before MPI init, and it would print once per rank */
+    if (!cfg.uep && cfg.code && cfg.transport != 1) {
+        ct_code_spec spec = CT_CODE_SPEC_INIT;
+        if (ct_code_scheme_parse(cfg.code, &spec.scheme) == CT_OK) {
+            spec.n_workers = cfg.workers;
+            spec.stragglers = cfg.stragglers;
+            spec.load = cfg.load;
+            spec.messages = cfg.messages;
+            spec.seed = cfg.seed;
+            code_label_warn_train(&spec, 2.0, stderr);
+        } else {
+            ct_error_clear();
+        }
     }
     ct_train_result res;
     st = ct_train_run(&cfg, &res);
-    if (st != CT_OK) {
-        fprintf(stderr, "codedtrain train: %s (%s)\n", ct_last_error(), ct_status_str(st));
-        return ct_status_exit_code(st);
-    }
+    ct_config_file_free(&store); /* after the run: cfg's strings point into it */
+    if (st != CT_OK) return report(st);
     if (cfg.progress != CT_PROGRESS_OFF && ct_mpi_rank() == 0) {
         printf("final: test_acc %.4f  train_loss %.4f  epochs %d  steps %ld  time %.1fs  %.0f samples/s  device %s\n",
                res.final_test_acc, res.final_train_loss, res.epochs_run, res.steps, res.time_s, res.samples_per_s,

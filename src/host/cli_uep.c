@@ -37,8 +37,8 @@ static void uep_usage(FILE *f) {
             "                       (default 10,1,0.1)\n"
             "  --gamma LIST         window probabilities, summing to 1 (default 0.40,0.35,0.25)\n"
             "  --k LIST             blocks per class, summing to 9 (default 3,3,3)\n"
-            "  --workers-range A:B[:S]   worker counts N = A, A+S, ..., B (default 5:30:5);\n"
-            "                       a single number is one N\n"
+            "  --workers N|A:B[:S]  worker counts N = A, A+S, ..., B (default 5:30:5);\n"
+            "                       a single number is one N; --workers-range is the old spelling\n"
             "  --lambda L           exponential latency rate (default 1)\n"
             "  --deadline T         deadline (default 1)\n"
             "  --schemes LIST       subset of now,ew,eep,uncoded (default all four)\n"
@@ -59,7 +59,7 @@ static void uep_usage(FILE *f) {
             "  --json               print a JSON array, one object per scheme, N and class\n"
             "\n"
             "examples:\n"
-            "  codedtrain uep --workers-range 3:30:3 --deadline 1\n"
+            "  codedtrain uep --workers 3:30:3 --deadline 1\n"
             "  codedtrain uep --paradigm cxr --inner 90 --k 3,3,3 --gamma 0.5,0.3,0.2 --json\n"
             "  codedtrain uep --device cuda --clock real --time-scale-ms 2 --trials 200\n");
 }
@@ -97,8 +97,7 @@ static ct_status parse_ints(const char *flag, const char *s, long lo, long hi, i
     return CT_OK;
 }
 
-static ct_status parse_range(const char *s, int *a, int *b, int *step) {
-    const char *flag = "--workers-range";
+static ct_status parse_range(const char *flag, const char *s, int *a, int *b, int *step) {
     char buf[64];
     if (strlen(s) >= sizeof buf) return CT_FAIL(CT_ERR_INVALID_ARG, "%s '%s': expected A:B[:S]", flag, s);
     snprintf(buf, sizeof buf, "%s", s);
@@ -161,7 +160,7 @@ static ct_status parse_opts(int argc, char **argv, uep_opts *o, int *help) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { *help = 1; return CT_OK; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         static const char *value_flags[] = {"--rows", "--inner", "--cols", "--trials", "--lambda", "--deadline",
-                                            "--seed", "--variances", "--gamma", "--k", "--workers-range",
+                                            "--seed", "--variances", "--gamma", "--k", "--workers", "--workers-range",
                                             "--schemes", "--paradigm", "--device", "--clock",
                                             "--time-scale-ms"};
         int known = 0;
@@ -178,7 +177,8 @@ static ct_status parse_opts(int argc, char **argv, uep_opts *o, int *help) {
         else if (!strcmp(a, "--variances")) CT_TRY(parse_doubles(a, v, 1e-12, 1e12, o->variances, 9, &o->n_var));
         else if (!strcmp(a, "--gamma")) CT_TRY(parse_doubles(a, v, 0, 1, o->params.gamma, CT_UEP_MAX_CLASSES, &n_gamma));
         else if (!strcmp(a, "--k")) CT_TRY(parse_ints(a, v, 1, 9, o->params.k, CT_UEP_MAX_CLASSES, &n_k));
-        else if (!strcmp(a, "--workers-range")) CT_TRY(parse_range(v, &o->n_lo, &o->n_hi, &o->n_step));
+        else if (!strcmp(a, "--workers") || !strcmp(a, "--workers-range")) /* as in train; old spelling */
+            CT_TRY(parse_range(a, v, &o->n_lo, &o->n_hi, &o->n_step));
         else if (!strcmp(a, "--schemes")) CT_TRY(parse_schemes(v, o->schemes, &o->n_schemes));
         else if (!strcmp(a, "--paradigm")) {
             if (!strcmp(v, "rxc")) o->paradigm = CT_UEP_RXC;

@@ -68,6 +68,20 @@ void ct_json_begin(ct_json *j) {
 void ct_json_key_str(ct_json *j, const char *k, const char *v) { key(j, k); put_string(j, v); }
 void ct_json_key_int(ct_json *j, const char *k, long long v) { key(j, k); putf(j, "%lld", v); }
 void ct_json_key_num(ct_json *j, const char *k, double v) { key(j, k); put_num(j, v); }
+void ct_json_key_num_exact(ct_json *j, const char *k, double v) {
+    key(j, k);
+    if (!isfinite(v)) {
+        puts_(j, "null");
+        return;
+    }
+    /* the shortest text that reads back as the same double */
+    char t[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(t, sizeof t, "%.*g", digits, v);
+        if (strtod(t, NULL) == v) break;
+    }
+    puts_(j, t);
+}
 void ct_json_key_bool(ct_json *j, const char *k, int v) { key(j, k); puts_(j, v ? "true" : "false"); }
 void ct_json_key_null(ct_json *j, const char *k) { key(j, k); puts_(j, "null"); }
 

@@ -19,6 +19,8 @@ void ct_json_begin(ct_json *j);          /* starts "{" */
 void ct_json_key_str(ct_json *j, const char *key, const char *value);
 void ct_json_key_int(ct_json *j, const char *key, long long value);
 void ct_json_key_num(ct_json *j, const char *key, double value); /* non-finite -> null */
+/* round-trips exactly (the shortest of %.15g..%.17g that does): for values read back, e.g. the configuration record */
+void ct_json_key_num_exact(ct_json *j, const char *key, double value);
 void ct_json_key_bool(ct_json *j, const char *key, int value);
 void ct_json_key_null(ct_json *j, const char *key);
 void ct_json_key_begin_array(ct_json *j, const char *key);

@@ -57,6 +57,8 @@ struct ct_master {
     float *coefs;
     ct_async *async;          /* asynchronous peeling (ldgm --async), else NULL */
     unsigned char *pending;   /* virtual clock, async: a late result not yet replayed */
+    unsigned char *used;      /* this step: the decode gave worker i a nonzero coefficient */
+    ct_worker_span *spans;    /* this step: what each worker did (traces, timelines) */
     char desc[256];
 };
 
@@ -175,7 +177,9 @@ ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, 
         m->idle = calloc((size_t)n, 1);
         m->selected = calloc((size_t)n, 1);
         m->arrival = calloc((size_t)n, sizeof(double));
-        if (!m->idle || !m->selected || !m->arrival) st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
+        m->used = calloc((size_t)n, 1);
+        m->spans = calloc((size_t)n, sizeof *m->spans);
+        if (!m->idle || !m->selected || !m->arrival || !m->used || !m->spans) st = CT_FAIL(CT_ERR_NOMEM, "master: out of memory for %d workers", n);
         if (st == CT_OK && ct_policy_wants_step_stats(m->policy) && c->momentum == 0)
             st = master_be->ops->alloc(master_be, m->P * sizeof(float), (void **)&m->prev_grad);
         if (!m->w || !m->samples || !m->perm || !m->mask || !m->busy_until || !m->finish || !m->assigned ||
@@ -220,6 +224,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, 
 
 void ct_master_destroy(ct_master *m) {
     if (!m) return;
+    /* every throttle ends before anything is destroyed: freeing one worker's
+     * buffers synchronises the whole device on CUDA, which would wait forever
+     * for another (dead, or never cancelled) worker's spinning throttle */
+    for (int i = 0; m->w && i < m->n; i++)
+        if (m->w[i] && !m->w[i]->remote) ct_worker_cancel(m->w[i]); /* MPI ranks shut down on their own */
     for (int i = 0; m->w && i < m->n; i++) ct_worker_destroy(m->w[i]);
     for (int i = 0; m->samples && i < m->n; i++) free(m->samples[i]);
     free(m->w);
@@ -243,6 +252,8 @@ void ct_master_destroy(ct_master *m) {
     free(m->idle);
     free(m->selected);
     free(m->arrival);
+    free(m->used);
+    free(m->spans);
     if (m->prev_grad) m->be->ops->free(m->be, m->prev_grad);
     ct_policy_destroy(m->policy);
     ct_straggler_destroy(m->strag);
@@ -256,15 +267,27 @@ static int stop_rule(const ct_master *m, long step, int n_arrived) {
     return ct_code_decodable(m->code, m->mask);
 }
 
-/* A finished worker's messages count only if every value is finite: a faulty
- * worker is an erasure, never an update. */
-static ct_status accept_arrival(ct_master *m, int i, int *ok) {
+/* Are worker i's messages all finite? A local worker tested them on its device
+ * and sent the answer with its losses (no extra synchronisation); a proxy's
+ * messages are tested here. Compressed: the scale carries any non-finite value
+ * (bits are always finite). */
+static ct_status messages_finite(ct_master *m, int i, int *ok) {
     ct_worker *w = m->w[i];
+    if (!w->remote && !w->nccl) {
+        *ok = w->msg_finite;
+        return CT_OK;
+    }
     *ok = 1;
-    /* compressed: the scale carries any non-finite value (bits are always finite) */
     for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
         CT_TRY(m->cfg->compress ? w->be->ops->all_finite(w->be, 1, w->scale[l], ok)
                                 : w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    return CT_OK;
+}
+
+/* A finished worker's messages count only if every value is finite: a faulty
+ * worker is an erasure, never an update. */
+static ct_status accept_arrival(ct_master *m, int i, int *ok) {
+    CT_TRY(messages_finite(m, i, ok));
     if (*ok) CT_TRY(ct_code_mask_add_worker(m->code, i, m->mask));
     /* repeated faults mean a broken worker, not bad luck: stop giving it work */
     m->fault_streak[i] = *ok ? 0 : m->fault_streak[i] + 1;
@@ -277,9 +300,7 @@ static ct_status accept_arrival(ct_master *m, int i, int *ok) {
 static ct_status async_arrival(ct_master *m, int i, int *ok, int *used) {
     ct_worker *w = m->w[i];
     *used = 0;
-    *ok = 1;
-    for (int l = 0; l < ct_code_messages(m->code, i) && *ok; l++)
-        CT_TRY(w->be->ops->all_finite(w->be, m->P, w->msg[l], ok));
+    CT_TRY(messages_finite(m, i, ok));
     if (*ok) CT_TRY(ct_async_arrive(m->async, w->task_step, i, w->msg, w->msg_loss, used));
     return CT_OK;
 }
@@ -297,12 +318,78 @@ static void list_missing(const ct_master *m, char *buf, size_t len) {
     if (!off) snprintf(buf, len, "none");
 }
 
+/* workers marked dead (repeated non-finite results), "none" when there are none */
+static int list_marked_dead(const ct_master *m, char *buf, size_t len) {
+    int off = 0, count = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n && off < (int)len - 16; i++)
+        if (m->marked_dead[i]) {
+            off += snprintf(buf + off, len - off, "%s%d", off ? "," : "", i);
+            count++;
+        }
+    if (!count) snprintf(buf, len, "none");
+    return count;
+}
+
+/* Every worker that answered sent non-finite values and none of them had a fault
+ * injected (--straggle nan): the parameters, not a worker, went bad. */
+static int diverged(const ct_master *m, const ct_step_info *info) {
+    if (info->n_arrived > 0 || info->faulty == 0) return 0;
+    for (int i = 0; i < m->n; i++)
+        if (m->assigned[i] && isfinite(m->arrival[i]) && m->draw[i].poison) return 0;
+    return 1;
+}
+
 static int cmp_finish_ctx_sort(const void *a, const void *b, void *ctx) {
     const double *f = ctx;
     int x = *(const int *)a, y = *(const int *)b;
     if (f[x] < f[y]) return -1;
     if (f[x] > f[y]) return 1;
     return x - y;
+}
+
+/* The virtual clock's compute time of worker i's task: its samples times the unit cost, slowed by its factor. */
+static double virtual_compute_s(const ct_master *m, int i) {
+    return 1e-3 * m->cfg->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * m->draw[i].factor;
+}
+
+const char *ct_span_outcome_name(ct_span_outcome o) {
+    static const char *const names[] = {"idle", "used", "unused", "late", "cancelled", "dead", "faulty"};
+    return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "?";
+}
+
+/* Fill m->spans for this step from what the wait and the decode saw. Absolute
+ * times in (wall or virtual seconds); the spans count from the run's start. */
+static void record_spans(ct_master *m, const ct_step_info *info, double t_start, double stop_time) {
+    const int virt = m->cfg->clock == CT_CLOCK_VIRTUAL;
+    const double base = virt ? 0.0 : m->t0;
+    for (int i = 0; i < m->n; i++) m->spans[i] = (ct_worker_span){.outcome = CT_SPAN_IDLE, .order = -1};
+    for (int r = 0; r < info->n_arrived; r++) m->spans[info->arrived[r]].order = r;
+    for (int i = 0; i < m->n; i++) {
+        ct_worker_span *sp = &m->spans[i];
+        if (!m->assigned[i]) continue;
+        sp->start = t_start - base;
+        sp->delay_first = !virt;
+        const int answered = isfinite(m->arrival[i]) && (!virt || m->arrival[i] <= stop_time);
+        if (answered) {
+            sp->end = m->arrival[i] - base;
+            sp->outcome = m->arrived_flag[i] ? (m->used[i] ? CT_SPAN_USED : CT_SPAN_UNUSED) : CT_SPAN_FAULTY;
+        } else if (m->draw[i].dead) {
+            sp->end = stop_time - base;
+            sp->outcome = CT_SPAN_DEAD;
+        } else {
+            /* virtual: the modelled finish, past the stop; real: unknown, so the stop */
+            sp->end = virt && isfinite(m->finish[i]) ? m->finish[i] : stop_time - base;
+            sp->outcome = !virt && m->cfg->cancel_late && !m->async ? CT_SPAN_CANCELLED : CT_SPAN_LATE;
+        }
+        const double len = sp->end - sp->start > 0 ? sp->end - sp->start : 0;
+        double compute = 0;
+        if (sp->outcome == CT_SPAN_DEAD) compute = 0;
+        else if (virt) compute = virtual_compute_s(m, i);
+        else if (answered) compute = 1e-3 * m->w[i]->compute_ms;
+        sp->compute_s = compute < len ? compute : len;
+        sp->delay_s = len - sp->compute_s;
+    }
 }
 
 /* Wait for results on the virtual clock: every task really runs (in parallel,
@@ -315,8 +402,7 @@ static ct_status wait_virtual(ct_master *m, long step, ct_step_info *info, doubl
     for (int i = 0; i < m->n; i++) {
         if (m->assigned[i]) {
             const ct_straggle_draw *d = &m->draw[i];
-            double compute_s = 1e-3 * c->unit_cost_ms * ct_code_load(m->code, i) * m->per_part * d->factor;
-            m->finish[i] = d->dead ? INFINITY : m->vnow + compute_s + 1e-3 * d->delay_ms;
+            m->finish[i] = d->dead ? INFINITY : m->vnow + virtual_compute_s(m, i) + 1e-3 * d->delay_ms;
             m->order[n_order++] = i;
         } else if (m->async && m->pending[i]) {
             m->finish[i] = m->busy_until[i];
@@ -386,7 +472,9 @@ static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *
     const double start = ct_now_s();
     const double limit = c->deadline_ms > 0 ? 1e-3 * c->deadline_ms : CT_SAFETY_CAP_S;
     int n_arr = 0, pending = 0;
-    for (int i = 0; i < m->n; i++) pending += m->assigned[i];
+    /* a worker drawn dead never answers: waiting for it only runs into the cap
+     * (the virtual clock never waits for it either) */
+    for (int i = 0; i < m->n; i++) pending += m->assigned[i] && !m->draw[i].dead;
     *decodable = 0;
     while (pending > 0 || m->async) {
         int progressed = 0;
@@ -397,7 +485,7 @@ static ct_status wait_real(ct_master *m, long step, ct_step_info *info, double *
             CT_TRY(ct_worker_poll(m->w[i], &fin, &ab));
             if (!fin) continue;
             progressed = 1;
-            if (m->assigned[i]) pending--;
+            if (m->assigned[i] && !m->draw[i].dead) pending--;
             if (ab) continue;
             if (m->assigned[i]) m->arrival[i] = ct_now_s();
             int ok = 0, used = 0;
@@ -437,6 +525,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
     }
     memset(m->mask, 0, (size_t)m->words * sizeof(uint64_t));
     memset(m->arrived_flag, 0, (size_t)m->n * sizeof(int));
+    memset(m->used, 0, (size_t)m->n);
     const double t_start = c->clock == CT_CLOCK_VIRTUAL ? m->vnow : ct_now_s();
 
     if (m->async) CT_TRY(ct_async_begin_step(m->async, step));
@@ -483,10 +572,16 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */
-        if (m->n == 1 && !w->remote && w->be->kind == CT_DEVICE_CPU && m->be->kind == CT_DEVICE_CPU)
-            w->params_view = params; /* one inline worker, nothing runs concurrently: no replica copy */
+        if (m->n == 1 && !w->remote && !w->nccl && w->be->kind == m->be->kind)
+            /* one inline worker on the master's device, nothing runs concurrently: no
+             * replica copy (on a GPU its stream reads the master's parameters, which
+             * the master's stream finished writing before this step) */
+            w->params_view = params;
         else
             CT_TRY(o->memcpy_d2d(m->be, w->params, params, m->P * sizeof(float)));
+        /* ... and writes its one message straight into the gradient the master
+         * would decode it into (uncoded n = 1: g_hat = a y with a = 1) */
+        w->msg_view = w->params_view && !c->compress && !m->async && ct_code_messages(m->code, i) == 1 ? grad : NULL;
     }
     CT_TRY(o->sync(m->be)); /* replicas hold this step's parameters before any worker starts */
 
@@ -520,24 +615,39 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         info->skipped = empty;
         info->status = info->recovered == 1.0 ? CT_DECODE_EXACT : CT_DECODE_APPROX;
     } else if (info->n_arrived == 0) {
-        if (ct_code_is_exact(m->code) && !m->wait_count)
-            return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s", step,
-                           c->deadline_ms > 0 ? "before the deadline" : "in time", missing);
-        info->skipped = 1;
+        char dead[512];
+        const int n_dead = list_marked_dead(m, dead, sizeof dead);
+        if (diverged(m, info))
+            return CT_FAIL(CT_ERR_NUMERIC,
+                           "training diverged at step %ld: every worker's gradient is non-finite (the parameters "
+                           "overflowed); try a smaller --lr (now %g)", step, c->lr);
+        if (info->assigned == 0 && n_dead == m->n)
+            return CT_FAIL(CT_ERR_NUMERIC,
+                           "step %ld: no live worker left: worker%s %s returned non-finite results %d times in a row "
+                           "and %s marked dead", step, n_dead > 1 ? "s" : "", dead, CT_FAULTS_TO_DEAD,
+                           n_dead > 1 ? "were" : "was");
+        if (info->faulty == 0 && ct_code_is_exact(m->code) && !m->wait_count)
+            return CT_FAIL(CT_ERR_TIMEOUT, "step %ld: no worker answered %s; workers that never answered: %s%s%s", step,
+                           c->deadline_ms > 0 ? "before the deadline" : "in time", missing,
+                           n_dead ? "; marked dead after repeated non-finite results: " : "", n_dead ? dead : "");
+        info->skipped = 1; /* nothing usable: faulty results are erasures, the step is skipped */
     } else {
         ct_decode_result res;
         CT_TRY(ct_code_decode(m->code, m->mask, &res));
         if (res.status == CT_DECODE_NONE && info->faulty > 0) {
             /* the erasures were faulty results, not silence: skip the step */
             info->skipped = 1;
-        } else if (res.status == CT_DECODE_NONE)
+        } else if (res.status == CT_DECODE_NONE) {
+            char dead[512];
+            const int n_dead = list_marked_dead(m, dead, sizeof dead);
             return CT_FAIL(CT_ERR_TIMEOUT,
                            "step %ld: code %s could not decode from the %d workers that answered %s; "
-                           "workers that never answered: %s",
+                           "workers that never answered: %s%s%s",
                            step, ct_code_scheme_name(ct_code_get_scheme(m->code)), info->n_arrived,
-                           c->clock == CT_CLOCK_VIRTUAL ? (c->deadline_ms > 0 ? "before the deadline" : "(the others never finish)")
-                                                        : (c->deadline_ms > 0 ? "before the deadline" : "within the 60 s safety cap"),
-                           missing);
+                           c->deadline_ms > 0 ? "before the deadline" : "(the others are dead or never finish)",
+                           missing, n_dead ? "; marked dead after repeated non-finite results (no longer given work): " : "",
+                           n_dead ? dead : "");
+        }
         if (info->skipped) goto decoded;
         info->status = res.status;
         info->residual = res.residual;
@@ -550,10 +660,11 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             if (a == 0.0f || !ct_mask_test(m->mask, slot)) continue;
             int wi = ct_code_message_worker(m->code, slot);
             int l = slot - ct_code_message_index(m->code, wi, 0);
-            m->ptrs[cnt] = m->w[wi]->msg[l];
+            m->ptrs[cnt] = l == 0 && m->w[wi]->msg_view ? m->w[wi]->msg_view : m->w[wi]->msg[l];
             m->bit_ptrs[cnt] = m->w[wi]->bits[l];
             m->scale_ptrs[cnt] = m->w[wi]->scale[l];
             m->coefs[cnt] = a;
+            m->used[wi] = 1;
             loss += (double)a * m->w[wi]->msg_loss[l];
             cnt++;
         }
@@ -564,6 +675,9 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
             /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */
             CT_TRY(o->fill(m->be, m->P, 0.0f, grad));
             CT_TRY(o->unpack_accumulate(m->be, cnt, m->coefs, m->bit_ptrs, m->scale_ptrs, m->P, grad));
+        } else if (cnt == 1 && m->ptrs[0] == grad) {
+            /* the one message is already in place (msg_view) */
+            if (m->coefs[0] != 1.0f) CT_TRY(o->scale(m->be, m->P, m->coefs[0], grad));
         } else {
             /* g_hat = sum a_t y_t on the master's device, CT_COMBINE_MAX messages per pass */
             for (int off = 0; off < cnt; off += CT_COMBINE_MAX) {
@@ -594,6 +708,15 @@ decoded:
             m->have_prev_grad = 1;
         }
         ct_policy_observe_step(m->policy, step, info->loss, dot);
+    }
+    record_spans(m, info, t_start, stop_time);
+    info->n_spans = m->n;
+    info->spans = m->spans;
+    {
+        const double base = c->clock == CT_CLOCK_VIRTUAL ? 0.0 : m->t0;
+        info->t_start = t_start - base;
+        info->t_stop = stop_time - base;
+        info->t_decoded = c->clock == CT_CLOCK_VIRTUAL ? info->t_stop : ct_now_s() - base;
     }
     if (c->clock == CT_CLOCK_VIRTUAL) {
         info->step_s = stop_time - t_start;

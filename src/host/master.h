@@ -16,6 +16,31 @@
 #include "host/straggler.h"
 #include "host/worker.h"
 
+/* What one worker did in one step, for traces and timelines. Times are seconds
+ * since the run started, on the run's clock (virtual or wall). */
+typedef enum ct_span_outcome {
+    CT_SPAN_IDLE = 0,   /* no task this step (not selected, still busy, or marked dead) */
+    CT_SPAN_USED,       /* arrived and its messages entered the decode */
+    CT_SPAN_UNUSED,     /* arrived in time, but the decode gave it coefficient zero */
+    CT_SPAN_LATE,       /* still running when the master stopped waiting: result dropped */
+    CT_SPAN_CANCELLED,  /* late, and its throttle was cut short (real clock, --cancel-late on) */
+    CT_SPAN_DEAD,       /* never answers (drop model) */
+    CT_SPAN_FAULTY      /* answered with non-finite values: an erasure */
+} ct_span_outcome;
+
+typedef struct ct_worker_span {
+    ct_span_outcome outcome;
+    double start;       /* task handed out */
+    double delay_s;     /* injected delay (virtual: modelled; real: measured as what the compute does not explain) */
+    double compute_s;   /* gradient computation (virtual: modelled; real: measured by the worker) */
+    double end;         /* arrival, or for late/dead/cancelled the moment the master stopped waiting or
+                           (virtual, late) the modelled finish */
+    int order;          /* position in the arrival order (used/unused), else -1 */
+    int delay_first;    /* real clock: the throttle runs before the compute; virtual: after */
+} ct_worker_span;
+
+const char *ct_span_outcome_name(ct_span_outcome o);
+
 typedef struct ct_step_info {
     double step_s;           /* duration of the step on the run's clock */
     double wait_s;           /* of which: waiting for worker results */
@@ -33,6 +58,10 @@ typedef struct ct_step_info {
     int k;                   /* the policy's k this step (0: policy all) */
     int has_regret;          /* bandit policy with oracle means: regret below is meaningful */
     double regret;           /* cumulative bandit regret against the oracle, seconds */
+    /* the master's timeline (seconds since the run started, the run's clock) */
+    double t_start, t_stop, t_decoded; /* step began; stopped waiting; decoded */
+    int n_spans;                       /* = workers */
+    const ct_worker_span *spans;       /* per worker (owned by the master, valid until the next step) */
 } ct_step_info;
 
 typedef struct ct_master ct_master;

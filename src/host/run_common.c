@@ -3,8 +3,12 @@
 
 #include "kernels/backend.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "host/outpath.h"
 
 ct_status ct_run_load_data(const ct_train_config *c, ct_dataset *train, ct_dataset *test, ct_norm *norm) {
     switch (c->dataset) {
@@ -39,9 +43,14 @@ ct_status ct_run_load_data(const ct_train_config *c, ct_dataset *train, ct_datas
     }
     default: return CT_FAIL(CT_ERR_INVALID_ARG, "unknown dataset kind %d", (int)c->dataset);
     }
-    if (train->dim != test->dim || train->classes != test->classes)
-        return CT_FAIL(CT_ERR_FORMAT, "train and test sets disagree: dim %d vs %d, classes %d vs %d", train->dim,
-                       test->dim, train->classes, test->classes);
+    if (train->dim != test->dim || train->classes != test->classes) {
+        /* name the files: the user has to find which of them is the odd one */
+        const char *dir = c->data_dir ? c->data_dir : CT_FASHION_MNIST_DIR;
+        const int idx = c->dataset == CT_DATA_IDX;
+        return CT_FAIL(CT_ERR_FORMAT, "%s: the train set (%s) and the test set (%s) disagree: %d vs %d features, %d vs %d classes",
+                       dir, idx ? "train-images-idx3-ubyte" : "data_batch_*.bin", idx ? "t10k-images-idx3-ubyte" : "test_batch.bin",
+                       train->dim, test->dim, train->classes, test->classes);
+    }
     *norm = ct_dataset_norm_stats(train);
     ct_dataset_normalize(train, *norm);
     ct_dataset_normalize(test, *norm);
@@ -60,6 +69,63 @@ ct_status ct_run_check_config(const ct_train_config *c) {
     if (c->dataset == CT_DATA_SYNTHETIC && (c->synth_n < 1 || c->synth_dim < 1 || c->synth_classes < 2))
         return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset synthetic:%d,%d,%d: need N >= 1, DIM >= 1, CLASSES >= 2",
                        c->synth_n, c->synth_dim, c->synth_classes);
+    if (c->dataset == CT_DATA_SYNTHETIC) {
+        /* train plus a fifth for test, as floats, before generating any of it */
+        const double rows = (double)c->synth_n + (double)(c->synth_n / 5 > 0 ? c->synth_n / 5 : 1);
+        const double bytes = rows * ((double)c->synth_dim * sizeof(float) + sizeof(int32_t));
+        const unsigned long long limit = ct_mem_limit_bytes();
+        if (rows > 2147483647.0)
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--dataset synthetic:%d,...: %.0f samples with the test fifth do not fit an int",
+                           c->synth_n, rows);
+        if (limit && bytes > (double)limit)
+            return CT_FAIL(CT_ERR_INVALID_ARG,
+                           "--dataset synthetic:%d,%d,%d: needs %.1f GiB for the data alone, more than this machine's %.1f GiB",
+                           c->synth_n, c->synth_dim, c->synth_classes, bytes / 1073741824.0, (double)limit / 1073741824.0);
+    }
+    return CT_OK;
+}
+
+ct_status ct_run_check_memory(const ct_train_config *c, const ct_model_spec *spec) {
+    const unsigned long long limit = ct_mem_limit_bytes();
+    if (!limit) return CT_OK;
+    const double P = (double)ct_model_param_count(spec);
+    double widest = 0;
+    for (int l = 0; l < spec->n_layers; l++) {
+        const ct_layer *L = &spec->layers[l];
+        const double out = (double)L->out_c * L->out_h * L->out_w;
+        if (out > widest) widest = out;
+    }
+    /* a lower bound, not a forecast: the master's parameters, gradient and
+     * momentum; per worker a parameter replica, one message and one partition
+     * gradient; activations of the evaluation batch (1000 rows) */
+    const int workers = c->uep ? 1 : (c->workers > 0 ? c->workers : 1);
+    /* on a GPU those live in device memory (a cudaMalloc that fails says so with
+     * the GPU's free memory); the host then holds the initial parameters and,
+     * when checkpointing, its copies of parameters and momentum */
+    const int on_gpu = c->device == CT_DEVICE_CUDA ||
+                       (c->device == CT_DEVICE_AUTO && ct_backend_device_count(CT_DEVICE_CUDA) > 0);
+    if (on_gpu) {
+        const double host = (c->checkpoint_path ? 3.0 : 1.0) * P * sizeof(float);
+        if (host > (double)limit)
+            return CT_FAIL(CT_ERR_INVALID_ARG,
+                           "--model %s: %.0f parameters need at least %.1f GiB of host memory (initial parameters%s), "
+                           "more than this machine's %.1f GiB",
+                           c->model, P, host / 1073741824.0, c->checkpoint_path ? " and checkpoint copies" : "",
+                           (double)limit / 1073741824.0);
+        return CT_OK;
+    }
+    const double floats = P * (3.0 + 3.0 * workers) + 1000.0 * widest * 2.0 * spec->n_layers;
+    const double bytes = floats * sizeof(float);
+    const double have = (double)limit;
+    if (bytes > have) {
+        char ms[256];
+        ct_model_spec_format(spec, ms, sizeof ms);
+        return CT_FAIL(CT_ERR_INVALID_ARG,
+                       "--model %s (%s): %.0f parameters need at least %.1f GiB with %d worker%s (parameters, gradient, momentum, "
+                       "one replica, message and partition gradient per worker), more than this machine's %.1f GiB; "
+                       "use a smaller model or fewer --workers",
+                       c->model, ms, P, bytes / 1073741824.0, workers, workers == 1 ? "" : "s", have / 1073741824.0);
+    }
     return CT_OK;
 }
 
@@ -113,13 +179,43 @@ void ct_run_record_final(ct_json *j, const ct_train_result *res) {
     ct_json_key_str(j, "device", res->device);
 }
 
-ct_status ct_run_write_record(FILE *f, ct_json *j) {
+ct_status ct_run_write_record(FILE *f, const char *path, ct_json *j) {
     const char *s = ct_json_end(j);
     if (!s) {
         ct_json_free(j);
         return CT_FAIL(CT_ERR_NOMEM, "log record: out of memory");
     }
+    errno = 0;
     int ok = fputs(s, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0;
+    const int err = errno;
     ct_json_free(j);
-    return ok ? CT_OK : CT_FAIL(CT_ERR_IO, "log: write failed");
+    /* the path was checked before the run: a failure now is a runtime failure (exit 1), not bad input */
+    return ok ? CT_OK : CT_FAIL(CT_ERR_WRITE, "--log %s: write failed: %s", path, err ? strerror(err) : "unknown error");
+}
+
+ct_status ct_run_check_paths(const ct_train_config *c) {
+    if (c->resume_path) CT_TRY(ct_inpath_check("--resume", c->resume_path));
+    if (c->log_path) CT_TRY(ct_outpath_check("--log", c->log_path));
+    if (c->log_path) CT_TRY(ct_outpath_check_unlocked("--log", c->log_path));
+    if (c->checkpoint_path) CT_TRY(ct_outpath_check("--checkpoint", c->checkpoint_path));
+    if (c->log_path && c->checkpoint_path && ct_path_same(c->log_path, c->checkpoint_path))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--log %s and --checkpoint %s name the same file: give two paths", c->log_path,
+                       c->checkpoint_path);
+    /* --checkpoint may equal --resume: a checkpoint is replaced by an atomic rename */
+    if (c->log_path && c->resume_path && ct_path_same(c->log_path, c->resume_path))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--log %s is the --resume checkpoint %s: writing the log would destroy it",
+                       c->log_path, c->resume_path);
+    return CT_OK;
+}
+
+ct_status ct_run_check_finite_checkpoint(const char *path, const ct_checkpoint *ck) {
+    for (size_t i = 0; i < ck->P; i++) {
+        if (!isfinite(ck->params[i]))
+            return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: parameter %zu is %g: refusing a model with non-finite weights",
+                           path, i, (double)ck->params[i]);
+        if (ck->momentum && !isfinite(ck->momentum[i]))
+            return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: momentum %zu is %g: refusing non-finite optimizer state", path,
+                           i, (double)ck->momentum[i]);
+    }
+    return CT_OK;
 }

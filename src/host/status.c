@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static _Thread_local char ct_err_msg[1024];
@@ -24,6 +25,7 @@ const char *ct_status_str(ct_status s) {
     case CT_ERR_NUMERIC: return "non-finite values";
     case CT_ERR_UNSUPPORTED: return "unsupported";
     case CT_ERR_INTERNAL: return "internal error";
+    case CT_ERR_WRITE: return "write failed";
     default: return "unknown status";
     }
 }
@@ -32,11 +34,20 @@ const char *ct_last_error(void) { return ct_err_msg; }
 
 void ct_error_clear(void) { ct_err_msg[0] = '\0'; }
 
+/* CODEDTRAIN_DEBUG=1: messages start with the source location that recorded them */
+static int debug_locations(void) {
+    const char *d = getenv("CODEDTRAIN_DEBUG");
+    return d && *d && strcmp(d, "0") != 0;
+}
+
 ct_status ct_error_set(ct_status s, const char *file, int line, const char *fmt, ...) {
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    int off = snprintf(ct_err_msg, sizeof ct_err_msg, "%s:%d: ", base, line);
-    if (off < 0 || (size_t)off >= sizeof ct_err_msg) off = 0;
+    int off = 0;
+    if (debug_locations()) {
+        const char *base = strrchr(file, '/');
+        base = base ? base + 1 : file;
+        off = snprintf(ct_err_msg, sizeof ct_err_msg, "%s:%d: ", base, line);
+        if (off < 0 || (size_t)off >= sizeof ct_err_msg) off = 0;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ct_err_msg + off, sizeof ct_err_msg - (size_t)off, fmt, ap);

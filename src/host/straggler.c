@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codedtrain/rng.h"
+#include "host/outpath.h"
 
 typedef enum { M_SLOW, M_SHIFTED_EXP, M_PARETO, M_BIMODAL, M_DROP, M_TRACE, M_NAN, M_EXP_MEANS } model_kind;
 
@@ -62,6 +63,7 @@ static ct_status parse_workers(const char *spec, const char **p, int n, unsigned
 }
 
 static ct_status load_trace(const char *spec, const char *path, int n, model *m) {
+    CT_TRY(ct_inpath_check("--straggle trace:", path)); /* a FIFO would block the open */
     FILE *f = fopen(path, "r");
     if (!f) return CT_FAIL(CT_ERR_IO, "--straggle trace:%s: cannot open the file", path);
     size_t cap = 64;

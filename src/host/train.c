@@ -13,9 +13,14 @@
 #include "codedtrain/nn.h"
 #include "host/checkpoint.h"
 #include "host/clock.h"
+#include "host/config_diff.h"
 #include "host/jsonl.h"
 #include "host/master.h"
+#include "host/message.h"
+#include "host/outpath.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
+#include "host/trace.h"
 #include "host/transport_mpi.h"
 
 enum { CT_EVAL_BATCH = 1000 };
@@ -32,6 +37,8 @@ typedef struct trainer {
     float *params, *grad, *mom, *xb; /* device */
     float *hlogits;                  /* host */
     FILE *log;
+    char checksum[32]; /* of the data, for the log's configuration record */
+    ct_trace *trace;                 /* --trace / --plot-timeline (NULL: neither) */
     ct_norm norm;                    /* train-set statistics the inputs were normalised with */
     float *hparams, *hmom;           /* host staging for checkpoints */
 } trainer;
@@ -93,6 +100,7 @@ static void trainer_free(trainer *t) {
     ct_dataset_free(&t->train);
     ct_dataset_free(&t->test);
     if (t->log) fclose(t->log);
+    ct_trace_free(t->trace);
 }
 
 
@@ -114,8 +122,8 @@ static void draw_bar(int epoch, int epochs, int step, int steps, double loss) {
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    printf("\repoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar, steps ? (int)(100L * step / steps) : 100, loss);
-    fflush(stdout);
+    ct_message(CT_MSG_PROGRESS, "epoch %d/%d [%s] %3d%%  loss %.4f", epoch, epochs, bar,
+               steps ? (int)(100L * step / steps) : 100, loss);
 }
 
 
@@ -141,7 +149,7 @@ static ct_status write_step(trainer *t, long step, int epoch, double time_s, con
     if (info->has_regret) ct_json_key_num(&j, "regret", info->regret);
     if (info->faulty) ct_json_key_int(&j, "faulty", info->faulty);
     if (info->skipped) ct_json_key_bool(&j, "skipped", 1);
-    return ct_run_write_record(t->log, &j);
+    return ct_run_write_record(t->log, t->cfg->log_path, &j);
 }
 
 /* The run's important flags, as JSON, for the checkpoint's metadata. */
@@ -219,6 +227,25 @@ static ct_status save_checkpoint(trainer *t, const loop_state *ls) {
     return st;
 }
 
+/* The flags the checkpoint was written under against this run's: refuses the
+ * changes a resume cannot survive, naming every difference; warns of the rest. */
+static ct_status check_resume_config(const ct_train_config *c, const char *saved) {
+    char *now = config_json(c);
+    if (!now) return CT_FAIL(CT_ERR_NOMEM, "--resume: out of memory");
+    char breaking[1024], tolerated[1024];
+    ct_config_diff(saved, now, breaking, sizeof breaking, tolerated, sizeof tolerated);
+    free(now);
+    if (breaking[0])
+        return CT_FAIL(CT_ERR_INVALID_ARG,
+                       "--resume %s: the checkpoint was written under other flags that the resume cannot continue "
+                       "under: %s%s%s; give the checkpoint's values", c->resume_path, breaking,
+                       tolerated[0] ? "; also changed: " : "", tolerated);
+    if (tolerated[0])
+        ct_message(CT_MSG_WARNING, "--resume %s: changed since the checkpoint: %s; the run continues, "
+                                   "but is no longer the same as an uninterrupted one", c->resume_path, tolerated);
+    return CT_OK;
+}
+
 /* Puts the run where the checkpoint left it. Refuses a checkpoint of another
  * model, seed or training set: permutations and straggler draws derive from
  * the seed, so continuing under another would not be the same run. */
@@ -227,12 +254,14 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
     ct_backend *be = t->be;
     ct_checkpoint ck;
     CT_TRY(ct_checkpoint_load(c->resume_path, &ck));
-    ct_status st = CT_OK;
+    ct_status st = ct_run_check_finite_checkpoint(c->resume_path, &ck);
     char have[512], want[512];
     ct_model_spec_format(&ck.spec, have, sizeof have);
     ct_model_spec_format(&t->spec, want, sizeof want);
     const int spe = ct_master_steps_per_epoch(t->master);
-    if (strcmp(have, want) != 0)
+    if (st != CT_OK)
+        ;
+    else if (strcmp(have, want) != 0)
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: the checkpoint holds model %s, this run builds %s", c->resume_path,
                      have, want);
     else if (ck.seed != c->seed)
@@ -242,6 +271,15 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
         st = CT_FAIL(CT_ERR_INVALID_ARG,
                      "--resume %s: the checkpoint was trained on other data (normalisation %g/%g, this data %g/%g)",
                      c->resume_path, ck.norm_mean, ck.norm_std, t->norm.mean, t->norm.std);
+    else if (ck.epoch > c->epochs)
+        st = CT_FAIL(CT_ERR_INVALID_ARG,
+                     "--resume %s: the checkpoint has already finished %d epoch%s and this run asks for --epochs %d: "
+                     "nothing to train (raise --epochs, or measure it with codedtrain eval --checkpoint %s)",
+                     c->resume_path, ck.epoch - 1, ck.epoch - 1 == 1 ? "" : "s", c->epochs, c->resume_path);
+    else if (ck.config_json)
+        st = check_resume_config(c, ck.config_json);
+    if (st != CT_OK)
+        ;
     else if (ck.epoch < 1 || ck.step_in_epoch > spe)
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--resume %s: position epoch %d step %d does not fit this run (%d steps per epoch)",
                      c->resume_path, ck.epoch, ck.step_in_epoch, spe);
@@ -258,8 +296,8 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
                            .wait_sum = sums[1], .lost_sum = sums[2], .bits = sums[3], .dropped = (long)sums[4],
                            .loss_sum = sums[5], .done = (int)sums[6], .dodged = (long)sums[7]};
         if (c->progress != CT_PROGRESS_OFF)
-            printf("resumed from %s: epoch %d, step %d of %d (%ld steps done)\n", c->resume_path, ck.epoch,
-                   ck.step_in_epoch, spe, ck.step);
+            ct_message(CT_MSG_INFO, "resumed from %s: epoch %d, step %d of %d (%ld steps done)", c->resume_path,
+                       ck.epoch, ck.step_in_epoch, spe, ck.step);
     }
     ct_checkpoint_free(&ck);
     return st;
@@ -274,10 +312,14 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     const int virt = c->clock == CT_CLOCK_VIRTUAL;
     loop_state start = {.epoch = 1};
     if (c->resume_path) CT_TRY(resume_from(t, &start));
+    /* only now, with the resume checked, is the log touched: a resumed run
+     * appends to it, so the part written before the interruption is kept */
+    CT_TRY(ct_run_config_open_log(c, res->device, t->checksum, c->resume_path != NULL, &t->log));
     loop_state last = start; /* what a checkpoint saves */
     double train_time = start.train_time, wait_sum = start.wait_sum, lost_sum = start.lost_sum, bits = start.bits;
     long steps = start.steps, dropped = start.dropped; /* train_time etc. on the run's clock */
     int target_hit = 0;
+    long applied = 0; /* updates applied by this invocation */
     res->time_to_target_s = -1;
 
     for (int epoch = start.epoch; epoch <= c->epochs; epoch++) {
@@ -295,11 +337,15 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                 CT_TRY(be->ops->sgd_update(be, t->P, (float)lr, (float)c->momentum, (float)c->weight_decay, t->params,
                                            t->grad, t->mom));
                 CT_TRY(be->ops->sync(be));
+                if (t->trace) CT_TRY(ct_trace_step(t->trace, steps, epoch, &info, virt ? info.t_decoded : ct_master_now(t->master)));
                 if (!isfinite(info.loss))
                     return CT_FAIL(CT_ERR_NUMERIC, "training diverged at epoch %d step %d (loss %g); try a smaller --lr",
                                    epoch, s, info.loss);
                 loss_sum += info.loss;
                 done++;
+                applied++;
+            } else if (t->trace) {
+                CT_TRY(ct_trace_step(t->trace, steps, epoch, &info, info.t_decoded));
             }
             train_time += virt ? info.step_s : ct_now_s() - w0;
             wait_sum += info.wait_s;
@@ -319,7 +365,7 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
                     ct_json j;
                     ct_run_record_eval(&j, steps, epoch, train_time, acc);
                     ct_json_key_num(&j, "bits_up", bits);
-                    CT_TRY(ct_run_write_record(t->log, &j));
+                    CT_TRY(ct_run_write_record(t->log, t->cfg->log_path, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
                     res->time_to_target_s = train_time;
@@ -333,24 +379,23 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
         double acc = -1;
         if (target_hit) acc = res->final_test_acc; /* measured at the step that reached it */
         else if (c->eval) CT_TRY(evaluate(t, &acc));
-        const double train_loss = done ? loss_sum / done : 0;
+        const double train_loss = done ? loss_sum / done : NAN; /* no step applied: no loss (null in the log) */
         res->final_test_acc = acc;
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
-        if (bar) printf("\r\033[K");
-        if (c->progress != CT_PROGRESS_OFF) {
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs%s", epoch, c->epochs, train_loss, acc, train_time,
-                   virt ? " (virtual)" : "");
-            if (c->workers > 1) printf("  stragglers dodged %ld", dodged);
-            printf("\n");
+        if (c->progress != CT_PROGRESS_OFF) { /* the message callback clears a progress bar first */
+            char dodged_text[48] = "", loss_text[40] = "loss n/a (no step applied)";
+            if (c->workers > 1) snprintf(dodged_text, sizeof dodged_text, "  stragglers dodged %ld", dodged);
+            if (done) snprintf(loss_text, sizeof loss_text, "loss %.4f", train_loss);
+            ct_message(CT_MSG_INFO, "epoch %d/%d  %s  test_acc %.4f  time %.2fs%s%s", epoch, c->epochs, loss_text, acc,
+                       train_time, virt ? " (virtual)" : "", dodged_text);
         }
-        fflush(stdout);
         if (t->log) {
             ct_json j;
             ct_run_record_epoch(&j, epoch, train_time, train_loss, acc);
             ct_json_key_num(&j, "bits_up", bits);
             ct_json_key_int(&j, "steps", steps);
-            CT_TRY(ct_run_write_record(t->log, &j));
+            CT_TRY(ct_run_write_record(t->log, t->cfg->log_path, &j));
         }
         if (last.epoch == epoch && last.s >= steps_per_epoch) /* the epoch is complete: next, the next one */
             last = (loop_state){steps, epoch + 1, 0, train_time, wait_sum, lost_sum, bits, dropped, 0, 0, 0};
@@ -371,14 +416,24 @@ static ct_status run_loop(trainer *t, ct_train_result *res) {
     res->data_dropped = steps ? lost_sum / steps : 0;
     res->bits_uploaded = bits;
     if (c->checkpoint_path) CT_TRY(save_checkpoint(t, &last));
+    if (steps > start.steps && applied == 0)
+        return CT_FAIL(CT_ERR_TIMEOUT,
+                       "no update was applied: all %ld steps were skipped (no usable result arrived: every assigned "
+                       "worker was dead, too late or faulty); the model is unchanged",
+                       steps - start.steps);
     return CT_OK;
 }
 
 ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (!cfg || !res) return CT_FAIL(CT_ERR_INVALID_ARG, "ct_train_run: NULL argument");
+    if (cfg->uep && (cfg->trace_path || cfg->timeline_path))
+        return CT_FAIL(CT_ERR_INVALID_ARG, "%s: traces and timelines show coded-gradient workers; not available with --uep",
+                       cfg->trace_path ? "--trace" : "--plot-timeline");
     if (cfg->uep) return ct_uep_train_run(cfg, res);
     memset(res, 0, sizeof *res);
     CT_TRY(ct_run_check_config(cfg));
+    CT_TRY(ct_run_check_paths(cfg));
+    if (cfg->checkpoint_path) ct_outpath_clean_stale_tmp(cfg->checkpoint_path); /* left by a killed run */
     ct_train_config resolved = *cfg;
     if (resolved.threads <= 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -393,11 +448,13 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     int rank = 0;
     ct_status st = ct_transport_init(cfg, &rank); /* mpi: rank 0 is the master, ranks 1..n its workers */
     if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
+    if (st == CT_OK) st = ct_run_config_data(cfg, &t.train, &t.test, t.checksum);
     /* validate everything the user typed before touching the device or the log */
     if (st == CT_OK) st = ct_model_spec_parse_for(cfg->model, &t.train, &t.spec);
     ct_augment aug;
     if (st == CT_OK) st = ct_augment_parse(cfg->augment, &aug);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
+    if (st == CT_OK) st = ct_run_check_memory(cfg, &t.spec);
     if (st == CT_OK && rank > 0) { /* an MPI worker rank: serve tasks until rank 0 says stop; no output, no log */
         st = ct_mpi_worker_main(cfg, &t.train, &t.spec);
         trainer_free(&t);
@@ -410,8 +467,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (cfg->progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_model_spec_format(&t.spec, ms, sizeof ms);
-            printf("device: %s%s\nmodel: %s (%zu parameters), %d train / %d test samples, batch %d\n"
-                   "code: %s%s%s\n",
+            ct_message(CT_MSG_INFO, "device: %s%s\nmodel: %s (%zu parameters), %d train / %d test samples, batch %d\n"
+                   "code: %s%s%s",
                    res->device,
                    cfg->device == CT_DEVICE_AUTO ? (t.be->kind == CT_DEVICE_CUDA ? " (auto: CUDA device found)"
                                                                                   : " (auto: no usable CUDA device)")
@@ -420,11 +477,19 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
                    cfg->straggle ? ", stragglers: " : "", cfg->straggle ? cfg->straggle : "");
         }
     }
-    if (st == CT_OK && cfg->log_path) {
-        t.log = fopen(cfg->log_path, "w");
-        if (!t.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", cfg->log_path);
+    if (st == CT_OK && (cfg->trace_path || cfg->timeline_path)) {
+        const ct_code_spec *cs = ct_code_get_spec(ct_master_code(t.master));
+        ct_trace_config tc = {.json_path = cfg->trace_path, .timeline_path = cfg->timeline_path,
+                              .timeline_steps = cfg->timeline_steps, .n_workers = cs->n_workers,
+                              .virtual_clock = cfg->clock == CT_CLOCK_VIRTUAL,
+                              .code = ct_code_scheme_name(cs->scheme), .title = ct_master_describe(t.master)};
+        st = ct_trace_open(&tc, &t.trace);
     }
     if (st == CT_OK) st = run_loop(&t, res);
+    if (st == CT_OK && t.trace) {
+        st = ct_trace_close(t.trace);
+        t.trace = NULL;
+    }
     if (st == CT_OK && t.log) {
         ct_json j;
         ct_run_record_final(&j, res);
@@ -445,7 +510,7 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = ct_run_write_record(t.log, &j);
+        st = ct_run_write_record(t.log, cfg->log_path, &j);
     }
     trainer_free(&t);
     ct_transport_finalize(cfg); /* after the master's proxies are gone: stops the worker ranks */

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "host/transport_mpi.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "host/clock.h"
+#include "host/message.h"
 #include "host/transport_nccl.h"
 #include "host/worker.h"
 
@@ -49,7 +52,8 @@ void ct_mpi_proxy_cancel(ct_mpi_proxy *p) { (void)p; }
 
 #define HEARTBEAT_S 0.25    /* a worker rank's main thread says "alive" this often */
 #define SILENT_S 2.0        /* no heartbeat for this long (8 missed): the rank is presumed dead */
-#define MASTER_SILENT_S 900 /* a worker rank gives up on a master it has not heard from */
+#define MASTER_SILENT_S 900 /* a worker rank on another node gives up on a master it has not heard from
+                             * (one on the master's node watches its pid: seconds) */
 #define SHUTDOWN_WAIT_S 2.0 /* how long the master waits for worker ranks to acknowledge shutdown */
 
 static struct {
@@ -61,6 +65,8 @@ static struct {
     unsigned char *silent;/* rank 0: reported as silent (presumed dead) */
     long tasks;
     double bytes_down, bytes_up;
+    int master_pid;       /* worker ranks on the master's node: its pid (0: on another node) */
+    int master_dead;      /* a worker rank saw it die: nobody to say goodbye to */
 } G = {.data = MPI_COMM_NULL, .ctl = MPI_COMM_NULL, .hb = MPI_COMM_NULL};
 
 static ct_status mpi_fail(int e, const char *what, const char *file, int line) {
@@ -137,7 +143,12 @@ ct_status ct_transport_init(const ct_train_config *cfg, int *rank) {
         MPI_TRY(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, G.rank, MPI_INFO_NULL, &node));
         MPI_TRY(MPI_Comm_rank(node, &G.local_rank));
         MPI_TRY(MPI_Comm_size(node, &G.local_size));
+        /* does the master share this node? then its pid tells at once when it dies */
+        int master_here = G.rank == 0, pid = (int)getpid();
+        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &master_here, 1, MPI_INT, MPI_MAX, node));
         MPI_TRY(MPI_Comm_free(&node));
+        MPI_TRY(MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        G.master_pid = master_here ? pid : 0;
         MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &G.data));
         MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &G.ctl));
         MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &G.hb));
@@ -227,20 +238,20 @@ static int master_finish(const ct_train_config *cfg) {
     for (int r = 1; r < G.size && off < (int)sizeof dead - 16; r++)
         if (G.silent[r]) off += snprintf(dead + off, sizeof dead - off, "%s%d (worker %d)", off ? ", " : "", r, r - 1);
     if (off)
-        fprintf(stderr,
-                "codedtrain: mpi: ranks presumed dead (silent, treated as permanent stragglers): %s; "
-                "exiting without MPI_Finalize\n",
-                dead);
+        ct_message(CT_MSG_WARNING,
+                   "mpi: ranks presumed dead (silent, treated as permanent stragglers): %s; "
+                   "exiting without MPI_Finalize",
+                   dead);
     if (cfg && cfg->progress != CT_PROGRESS_OFF && G.tasks)
-        printf("mpi transport: %d worker ranks, %ld tasks, %.3f MB to workers, %.3f MB from workers "
-               "(%.0f bytes per task down, %.0f up)\n",
+        ct_message(CT_MSG_INFO, "mpi transport: %d worker ranks, %ld tasks, %.3f MB to workers, %.3f MB from workers "
+               "(%.0f bytes per task down, %.0f up)",
                G.size - 1, G.tasks, G.bytes_down / 1e6, G.bytes_up / 1e6, G.bytes_down / G.tasks, G.bytes_up / G.tasks);
-    fflush(stdout);
     return everyone;
 }
 
 static int worker_finish(void) {
     static wire_ctl ack = {.step = 0, .kind = CTL_ACK};
+    if (G.master_dead) return 0; /* no FINAL will come, and MPI_Finalize would wait for the dead */
     MPI_Request rq = MPI_REQUEST_NULL;
     if (MPI_Isend(&ack, (int)sizeof ack, MPI_BYTE, 0, 0, G.ctl, &rq) != MPI_SUCCESS) return 0;
     const double t0 = ct_now_s();
@@ -359,8 +370,8 @@ void ct_mpi_proxy_destroy(ct_mpi_proxy *p) {
         /* gone quiet and never answered: a rank that died before the detector noticed */
         if (!all && ct_now_s() - G.last_hb[p->rank] >= 1.0 && !G.silent[p->rank]) {
             G.silent[p->rank] = 1;
-            fprintf(stderr, "codedtrain: mpi: worker %d (rank %d) never answered its task for step %ld and is silent: presumed dead\n",
-                    p->id, p->rank, p->step);
+            ct_message(CT_MSG_WARNING, "mpi: worker %d (rank %d) never answered its task for step %ld and is silent: presumed dead",
+                       p->id, p->rank, p->step);
         }
         for (int i = 0; i < p->n_recv; i++)
             if (p->recvs[i] != MPI_REQUEST_NULL) {
@@ -444,10 +455,10 @@ ct_status ct_mpi_proxy_poll(ct_mpi_proxy *p, ct_worker *w, int *finished, int *a
         const double quiet = ct_now_s() - G.last_hb[p->rank];
         if (quiet > SILENT_S && !G.silent[p->rank]) {
             G.silent[p->rank] = 1;
-            fprintf(stderr,
-                    "codedtrain: mpi: worker %d (rank %d) has been silent for %.1f s at step %ld: presumed dead, "
-                    "treated as a permanent straggler\n",
-                    p->id, p->rank, quiet, p->step);
+            ct_message(CT_MSG_WARNING,
+                       "mpi: worker %d (rank %d) has been silent for %.1f s at step %ld: presumed dead, "
+                       "treated as a permanent straggler",
+                       p->id, p->rank, quiet, p->step);
         }
         /* the virtual clock replays every task's result: without it there is no step */
         if (G.silent[p->rank] && !p->real_clock)
@@ -633,7 +644,7 @@ static ct_status send_result(remote *r, ct_status st, int abandoned) {
 }
 
 static ct_status serve(remote *r) {
-    double last_hb = 0, last_master = ct_now_s();
+    double last_hb = 0, last_master = ct_now_s(), last_check = 0;
     for (;;) {
         int activity = 0;
         const double now = ct_now_s();
@@ -700,6 +711,13 @@ static ct_status serve(remote *r) {
         }
         for (int i = 0; i < r->n_res; i++) /* keep large results moving */
             if (r->res_req[i] != MPI_REQUEST_NULL) MPI_TRY(MPI_Test(&r->res_req[i], &flag, MPI_STATUS_IGNORE));
+        /* a master on this node is checked every heartbeat: killed, it cannot say goodbye */
+        if (G.master_pid > 0 && now - last_check >= HEARTBEAT_S) {
+            last_check = now;
+            if (kill((pid_t)G.master_pid, 0) != 0 && errno == ESRCH && (G.master_dead = 1))
+                return CT_FAIL(CT_ERR_MPI, "MPI rank %d: the master (rank 0, pid %d) has died; exiting", G.rank,
+                               G.master_pid);
+        }
         if (now - last_master > MASTER_SILENT_S)
             return CT_FAIL(CT_ERR_TIMEOUT, "MPI rank %d: no word from the master (rank 0) for %d s; giving up", G.rank,
                            MASTER_SILENT_S);

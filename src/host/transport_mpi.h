@@ -24,7 +24,7 @@
 #include "codedtrain/nn.h"
 #include "codedtrain/train.h"
 
-enum { CT_TRANSPORT_LOCAL = 0, CT_TRANSPORT_MPI = 1, CT_TRANSPORT_NCCL = 2 };
+/* CT_TRANSPORT_LOCAL, _MPI, _NCCL: ct_transport_kind in codedtrain/train.h */
 
 typedef struct ct_worker ct_worker;
 typedef struct ct_task ct_task;

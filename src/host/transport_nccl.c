@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "host/clock.h"
+#include "host/message.h"
 #include "host/worker.h"
 #include "host/transport_mpi.h" /* CT_TRANSPORT_* */
 
@@ -95,13 +96,12 @@ ct_status ct_nccl_transport_init(const ct_train_config *cfg) {
 
 void ct_nccl_transport_finalize(const ct_train_config *cfg) {
     if (G.aborted)
-        fprintf(stderr, "codedtrain: nccl: %d of %d pair communicators aborted at shutdown (peer dead, hung or failed)\n",
-                G.aborted, G.pairs);
+        ct_message(CT_MSG_WARNING, "nccl: %d of %d pair communicators aborted at shutdown (peer dead, hung or failed)",
+                   G.aborted, G.pairs);
     if (cfg && cfg->progress != CT_PROGRESS_OFF && G.tasks)
-        printf("nccl transport: %d pairs over %d GPUs (master on GPU 0), %ld tasks, %.3f MB to workers, %.3f MB from "
-               "workers\n",
+        ct_message(CT_MSG_INFO, "nccl transport: %d pairs over %d GPUs (master on GPU 0), %ld tasks, %.3f MB to workers, %.3f MB from "
+               "workers",
                G.pairs, G.ngpu, G.tasks, G.bytes_down / 1e6, G.bytes_up / 1e6);
-    fflush(stdout);
     memset(&G, 0, sizeof G);
 }
 
@@ -193,10 +193,10 @@ static void pair_check_async(ct_nccl_pair *p) {
         ncclResult_t a = ncclSuccess;
         if (ncclCommGetAsyncError(p->comm[r], &a) != ncclSuccess || (a != ncclSuccess && a != ncclInProgress)) {
             p->dead = 1;
-            fprintf(stderr,
-                    "codedtrain: nccl: worker %d (GPU %d): pair communicator failed at step %ld (%s): treated as a "
-                    "permanent straggler\n",
-                    p->id, p->gpu, p->step, ncclGetErrorString(a));
+            ct_message(CT_MSG_WARNING,
+                       "nccl: worker %d (GPU %d): pair communicator failed at step %ld (%s): treated as a "
+                       "permanent straggler",
+                       p->id, p->gpu, p->step, ncclGetErrorString(a));
         }
     }
 }
@@ -218,8 +218,8 @@ void ct_nccl_pair_destroy(ct_nccl_pair *p, ct_worker *w) {
         }
         if (abort) {
             G.aborted++;
-            fprintf(stderr, "codedtrain: nccl: worker %d (GPU %d): aborting its pair communicator at shutdown (%s)\n",
-                    p->id, p->gpu, p->dead ? "failed" : "a task still in flight");
+            ct_message(CT_MSG_WARNING, "nccl: worker %d (GPU %d): aborting its pair communicator at shutdown (%s)",
+                       p->id, p->gpu, p->dead ? "failed" : "a task still in flight");
             ncclCommAbort(p->comm[0]);
             ncclCommAbort(p->comm[1]);
         } else {

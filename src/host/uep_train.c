@@ -14,8 +14,11 @@
 #include "codedtrain/data.h"
 #include "codedtrain/rng.h"
 #include "host/clock.h"
+#include "host/message.h"
 #include "host/jsonl.h"
+#include "host/outpath.h"
 #include "host/run_common.h"
+#include "host/run_config.h"
 
 enum { UEP_EVAL_BATCH = 1000 };
 
@@ -100,7 +103,7 @@ ct_status ct_uep_setup_from_config(const ct_train_config *cfg, ct_uep_setup *out
     out->clock = CT_UEP_CLOCK_VIRTUAL;
     if (strcmp(dev, "host") != 0) {
         if (ct_device_kind_parse(dev, &out->pool_kind) != CT_OK)
-            return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-device '%s': expected host, cpu, cuda or auto", dev);
+            return CT_FAIL(CT_ERR_INVALID_ARG, "--uep-device '%s': expected host, cpu, cuda, cpu-streams or auto", dev);
         out->pool = 1;
         out->clock = cfg->clock == CT_CLOCK_VIRTUAL ? CT_UEP_CLOCK_VIRTUAL : CT_UEP_CLOCK_REAL;
     }
@@ -596,10 +599,10 @@ static ct_status check_config(const ct_train_config *c) {
         return CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --straggle %s: the UEP mode's latency model is --uep-lambda",
                        c->straggle);
     if (c->checkpoint_path || c->resume_path)
-        return CT_FAIL(CT_ERR_UNSUPPORTED, "--uep does not support --checkpoint / --resume yet");
+        return CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --checkpoint / --resume: UEP runs cannot be checkpointed yet");
     if (c->transport != 0 || c->compress != 0 || c->async)
         return CT_FAIL(CT_ERR_UNSUPPORTED, "--uep runs its workers in process: no --transport, --compress or --async");
-    return CT_OK;
+    return ct_run_check_paths(c);
 }
 
 
@@ -758,7 +761,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
                 if (r->log) {
                     ct_json j;
                     ct_run_record_eval(&j, steps, epoch, sum->vtime, acc);
-                    CT_TRY(ct_run_write_record(r->log, &j));
+                    CT_TRY(ct_run_write_record(r->log, r->cfg->log_path, &j));
                 }
                 if (c->target_acc > 0 && acc >= c->target_acc) {
                     res->time_to_target_s = sum->vtime;
@@ -774,11 +777,10 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
         res->final_train_loss = train_loss;
         res->epochs_run = epoch;
         if (c->progress != CT_PROGRESS_OFF)
-            printf("epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (%s)  energy recovered %.4f  "
-                   "grad rel err %.4f  wall %.1fs\n",
+            ct_message(CT_MSG_INFO, "epoch %d/%d  loss %.4f  test_acc %.4f  time %.2fs (%s)  energy recovered %.4f  "
+                   "grad rel err %.4f  wall %.1fs",
                    epoch, c->epochs, train_loss, acc, sum->vtime, clock_name(&r->setup), done ? energy_epoch / done : 0,
                    done ? err_epoch / done : 0, sum->wall);
-        fflush(stdout);
         if (r->log) {
             ct_json j;
             ct_run_record_epoch(&j, epoch, sum->vtime, train_loss, acc);
@@ -786,7 +788,7 @@ static ct_status run_loop(uep_run *r, ct_train_result *res, run_sums *sum) {
             ct_json_key_num(&j, "energy_recovered", done ? energy_epoch / done : 0);
             ct_json_key_num(&j, "grad_rel_err", done ? err_epoch / done : 0);
             ct_json_key_num(&j, "wall_s", sum->wall);
-            CT_TRY(ct_run_write_record(r->log, &j));
+            CT_TRY(ct_run_write_record(r->log, r->cfg->log_path, &j));
         }
         if (c->target_acc > 0 && acc >= c->target_acc && res->time_to_target_s < 0) {
             res->time_to_target_s = sum->vtime;
@@ -818,6 +820,8 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     ct_status st = ct_uep_setup_from_config(&resolved, &r.setup);
     ct_norm norm;
     if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
+    char checksum[32] = "";
+    if (st == CT_OK) st = ct_run_config_data(r.cfg, &r.train, &r.test, checksum);
     if (st == CT_OK) st = ct_model_spec_parse_for(resolved.model, &r.train, &r.model);
     /* conv layers are not UEP-coded (docs/models.md says why) */
     if (st == CT_OK && resolved.augment && strcmp(resolved.augment, "none"))
@@ -826,6 +830,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
         st = CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --model '%s': UEP-coded backprop supports MLPs (dense layers) only",
                      resolved.model);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
+    if (st == CT_OK) st = ct_run_check_memory(&resolved, &r.model);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
     if (st == CT_OK) st = setup_run(&r);
     const ct_uep_setup *u = &r.setup;
@@ -834,20 +839,17 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
         if (resolved.progress != CT_PROGRESS_OFF) {
             char ms[256];
             ct_mlp_spec_format(&r.spec, ms, sizeof ms);
-            printf("device: %s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+            char scale[64] = "";
+            if (u->clock == CT_UEP_CLOCK_REAL) snprintf(scale, sizeof scale, ", %g ms per latency unit", u->time_scale_ms);
+            ct_message(CT_MSG_INFO, "device: %s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
                    "uep: %s, %s, N=%d workers, deadline %g, lambda %g, %d blocks per product, packets on %s "
-                   "(%s clock",
+                   "(%s clock%s)",
                    res->device, ms, r.P, r.train.n, r.test.n, resolved.batch, setup_scheme_name(u),
                    ct_uep_paradigm_name(u->paradigm), u->workers, u->deadline, u->lambda, u->n_blocks,
-                   packet_device(u), clock_name(u));
-            if (u->clock == CT_UEP_CLOCK_REAL) printf(", %g ms per latency unit", u->time_scale_ms);
-            printf(")\n");
+                   packet_device(u), clock_name(u), scale);
         }
     }
-    if (st == CT_OK && resolved.log_path) {
-        r.log = fopen(resolved.log_path, "w");
-        if (!r.log) st = CT_FAIL(CT_ERR_IO, "--log %s: cannot open for writing", resolved.log_path);
-    }
+    if (st == CT_OK) st = ct_run_config_open_log(&resolved, res->device, checksum, 0, &r.log);
     run_sums sum = {0};
     if (st == CT_OK) st = run_loop(&r, res, &sum);
     if (st == CT_OK && r.log) {
@@ -881,7 +883,7 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
             if (res->time_to_target_s >= 0) ct_json_key_num(&j, "time_to_target_s", res->time_to_target_s);
             else ct_json_key_null(&j, "time_to_target_s");
         }
-        st = ct_run_write_record(r.log, &j);
+        st = ct_run_write_record(r.log, resolved.log_path, &j);
     }
     run_free(&r);
     return st;

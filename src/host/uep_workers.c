@@ -36,7 +36,7 @@ typedef struct uep_worker {
     float *host;         /* host staging of one packet */
     ct_event *ev;
     volatile int *cancel;
-    /* CPU: the worker's thread and its hand-off */
+    /* the worker's thread and its hand-off */
     pthread_t thread;
     int has_thread; /* 1: mutex/cond live; 2: thread running too */
     pthread_mutex_t mu;
@@ -101,8 +101,15 @@ static ct_status run_job(const ct_uep_pool *pool, uep_worker *w, const uep_job *
     *abandoned = 0;
     if (j->delay_ms > 0) {
         CT_TRY(o->throttle(w->be, j->delay_ms, w->cancel));
-        /* CPU: the throttle has run; a cancelled packet is not worth computing.
-         * CUDA: only enqueued, the flag is still 0 here and the GEMM will run. */
+        /* wait for the throttle (on CUDA only enqueued so far): a packet
+         * cancelled meanwhile is not worth computing */
+        CT_TRY(o->event_record(w->be, w->ev));
+        for (int done = 0;;) {
+            CT_TRY(o->event_query(w->be, w->ev, &done));
+            if (done) break;
+            const struct timespec ts = {0, UEP_POLL_NS};
+            nanosleep(&ts, NULL);
+        }
         if (*w->cancel) {
             *abandoned = 1;
             return CT_OK;
@@ -153,7 +160,7 @@ static void *worker_main(void *arg) {
 static void submit(const ct_uep_pool *pool, uep_worker *w, const uep_job *j) {
     *w->cancel = 0;
     w->submitted = j->id;
-    if (w->has_thread != 2) { /* CUDA: enqueueing is all the worker does now */
+    if (w->has_thread != 2) { /* not started yet (warm-up): inline */
         int abandoned = 0;
         ct_status st = run_job(pool, w, j, &abandoned);
         finish_job(w, j->id, st, abandoned);
@@ -207,6 +214,11 @@ static void destroy_worker(uep_worker *w) {
 
 void ct_uep_pool_destroy(ct_uep_pool *pool) {
     if (!pool) return;
+    /* every throttle ends before any context frees memory (a device-wide
+     * synchronisation on CUDA that would wait for a still-spinning one) */
+    if (pool->w)
+        for (int i = 0; i < pool->n; i++)
+            if (pool->w[i].cancel) *pool->w[i].cancel = 1;
     if (pool->w)
         for (int i = 0; i < pool->n; i++) destroy_worker(&pool->w[i]);
     free(pool->w);
@@ -343,7 +355,7 @@ static ct_status start_worker(ct_uep_pool *pool, int i) {
                              pool->lda, w->B, pool->ldb, nb, blocks, 0.0f, w->C, pool->N));
     CT_TRY(o->throttle(w->be, 1e-3, w->cancel));
     CT_TRY(o->sync(w->be));
-    if (pool->kind == CT_DEVICE_CPU) {
+    {   /* every kind: the thread waits out the throttle, never the master */
         if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, NULL))
             return CT_FAIL(CT_ERR_INTERNAL, "uep worker %d: pthread mutex/cond init failed", i);
         w->has_thread = 1;
@@ -367,7 +379,7 @@ ct_status ct_uep_pool_create(ct_device_kind kind, const ct_uep_partition *p, int
         return CT_FAIL(CT_ERR_INVALID_ARG, "uep workers: %d workers, must be 1..%d", n_workers, CT_UEP_MAX_WORKERS);
     int n_gpus = ct_backend_device_count(CT_DEVICE_CUDA);
     if (kind == CT_DEVICE_AUTO) kind = n_gpus > 0 ? CT_DEVICE_CUDA : CT_DEVICE_CPU;
-    if (kind != CT_DEVICE_CPU && kind != CT_DEVICE_CUDA)
+    if (kind != CT_DEVICE_CPU && kind != CT_DEVICE_CUDA && kind != CT_DEVICE_CPU_STREAMS)
         return CT_FAIL(CT_ERR_INVALID_ARG, "uep workers: device kind %d unknown", (int)kind);
     ct_uep_pool *pool = calloc(1, sizeof *pool);
     if (!pool) return CT_FAIL(CT_ERR_NOMEM, "uep workers: out of memory");

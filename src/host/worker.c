@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codedtrain/rng.h"
 #include "host/clock.h"
@@ -102,12 +103,15 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     CT_TRY(alloc_dev(w, nb * sizeof(int32_t), (void **)&w->y));
     CT_TRY(alloc_dev(w, nb * sizeof(float), (void **)&w->w));
     CT_TRY(alloc_dev(w, (size_t)c->max_d * sizeof(float), (void **)&w->loss));
-    w->hx = malloc(nb * w->dim * sizeof(float));
-    w->hy = malloc(nb * sizeof(int32_t));
-    w->hw = malloc(nb * sizeof(float));
-    w->hloss = malloc((size_t)c->max_d * sizeof(float));
-    if (!w->hx || !w->hy || !w->hw || !w->hloss) return CT_FAIL(CT_ERR_NOMEM, "worker %d: host buffers", w->id);
+    /* pinned staging: the step's uploads and the loss read-back never wait */
+    CT_TRY(o->host_alloc(w->be, nb * w->dim * sizeof(float), (void **)&w->hx));
+    CT_TRY(o->host_alloc(w->be, nb * sizeof(int32_t), (void **)&w->hy));
+    CT_TRY(o->host_alloc(w->be, nb * sizeof(float), (void **)&w->hw));
+    CT_TRY(o->host_alloc(w->be, (size_t)c->max_d * sizeof(float), (void **)&w->hloss));
+    CT_TRY(o->host_alloc(w->be, sizeof(int), (void **)&w->hbad));
+    CT_TRY(alloc_dev(w, sizeof(int), (void **)&w->bad));
     CT_TRY(o->event_create(w->be, &w->done_ev));
+    CT_TRY(o->event_create(w->be, &w->throttle_ev));
     CT_TRY(o->flag_alloc(w->be, &w->cancel));
     if (c->threaded) {
         if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, NULL))
@@ -147,7 +151,9 @@ void ct_worker_destroy(ct_worker *w) {
     if (w->be) {
         const ct_backend_ops *o = w->be->ops;
         o->sync(w->be);
+        ct_worker_drop_graph(w);
         if (w->done_ev) o->event_destroy(w->be, w->done_ev);
+        if (w->throttle_ev) o->event_destroy(w->be, w->throttle_ev);
         if (w->cancel) o->flag_free(w->be, w->cancel);
         o->free(w->be, w->params);
         for (int l = 0; l < CT_WORKER_MAX_MSGS; l++) {
@@ -162,13 +168,29 @@ void ct_worker_destroy(ct_worker *w) {
         o->free(w->be, w->w);
         o->free(w->be, w->loss);
         ct_model_workspace_destroy(w->ws);
+        o->host_free(w->be, w->hx);
+        o->host_free(w->be, w->hy);
+        o->host_free(w->be, w->hw);
+        o->host_free(w->be, w->hloss);
+        o->host_free(w->be, w->hbad);
+        o->free(w->be, w->bad);
         if (w->owns_backend) ct_backend_destroy(w->be);
     }
-    free(w->hx);
-    free(w->hy);
-    free(w->hw);
-    free(w->hloss);
     free(w);
+}
+
+/* Polls the throttle just enqueued (its event) until it is over; the throttle
+ * itself watches the cancel flag, so a cancel ends this wait too. */
+static ct_status wait_throttle(ct_worker *w) {
+    const ct_backend_ops *o = w->be->ops;
+    CT_TRY(o->event_record(w->be, w->throttle_ev));
+    for (;;) {
+        int done = 0;
+        CT_TRY(o->event_query(w->be, w->throttle_ev, &done));
+        if (done) return CT_OK;
+        const struct timespec ts = {0, 20000}; /* 20 us: small beside any delay worth modelling */
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* The worker's job for one step: (throttle,) gather its slices, compute its
@@ -186,6 +208,10 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     }
     if (t->real_throttle && (t->draw.dead || t->draw.delay_ms > 0)) {
         CT_TRY(o->throttle(be, t->draw.dead ? CT_DEAD_MS : t->draw.delay_ms, w->cancel));
+        /* wait here until the delay is over (on CUDA the throttle is only
+         * enqueued): a cancelled straggler then skips its task, and the compute
+         * time measured below excludes the delay */
+        CT_TRY(wait_throttle(w));
         if (*w->cancel) { *abandoned = 1; return CT_OK; }
     }
     const double t0 = ct_now_s();
@@ -201,47 +227,21 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     const int fast = t->m == 1 && !t->general_path;
     for (int s = 0; s < nb; s++)
         hw[s] = fast ? t->E[s / t->per_part] * t->inv_batch : t->inv_batch;
-    if (!direct) {
-        CT_TRY(o->memcpy_h2d(be, w->x, w->hx, (size_t)nb * w->dim * sizeof(float)));
-        CT_TRY(o->memcpy_h2d(be, w->y, w->hy, (size_t)nb * sizeof(int32_t)));
-        CT_TRY(o->memcpy_h2d(be, w->w, w->hw, (size_t)nb * sizeof(float)));
-    }
-    const float *params = w->params_view ? w->params_view : w->params;
+    /* uploads, forward and backward, coding, the finiteness flag and the
+     * read-back: one graph launch in the steady state (worker_step.c) */
+    CT_TRY(ct_worker_enqueue_step(w, t, nb, fast, direct));
+    /* the step's one host synchronisation: losses and the finite flag are back
+     * (pinned copies, ordered on the stream); compute time measured */
+    CT_TRY(o->sync(be));
+    w->msg_finite = *w->hbad == 0;
     if (fast) {
-        /* m = 1: the message is linear in the per-sample loss weights, so one
-         * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_model_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, w->msg[0], w->loss));
-        CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, sizeof(float)));
-        CT_TRY(o->sync(be));
         w->msg_loss[0] = w->hloss[0];
     } else {
-        const float *G[CT_COMBINE_MAX];
-        for (int j = 0; j < t->d; j++) {
-            float *gj = w->part_grad + (size_t)j * w->P;
-            CT_TRY(ct_model_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
-                                    w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
-            G[j] = gj;
-        }
-        CT_TRY(o->combine(be, t->m, t->d, t->E, G, w->P, w->msg, 0.0f));
-        CT_TRY(o->memcpy_d2h(be, w->hloss, w->loss, (size_t)t->d * sizeof(float)));
-        CT_TRY(o->sync(be));
         for (int l = 0; l < t->m; l++) {
             double s = 0;
             for (int j = 0; j < t->d; j++) s += (double)t->E[l * t->d + j] * w->hloss[j];
             w->msg_loss[l] = (float)s;
         }
-    }
-    if (t->draw.poison) /* fault injection: a worker whose arithmetic went bad */
-        for (int l = 0; l < t->m; l++) CT_TRY(o->fill(be, w->P, NAN, w->msg[l]));
-    if (t->compress != CT_COMPRESS_NONE) {
-        const ct_quantizer q = t->compress == CT_COMPRESS_SIGN ? CT_QUANT_STOCHASTIC : CT_QUANT_SIGN_EF;
-        for (int l = 0; l < t->m; l++) {
-            /* plain sign = the error-feedback quantizer with its memory wiped each time */
-            if (t->compress == CT_COMPRESS_SIGN_PLAIN) CT_TRY(o->fill(be, w->P, 0.0f, w->ef[l]));
-            CT_TRY(o->sign_pack(be, q, w->P, w->msg[l], ct_hash64(t->quant_seed, (uint64_t)l), w->ef[l], w->bits[l],
-                                w->scale[l]));
-        }
-        CT_TRY(o->sync(be));
     }
     w->compute_ms = 1e3 * (ct_now_s() - t0);
     if (t->real_throttle && t->draw.factor > 1.0) {

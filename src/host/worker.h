@@ -19,14 +19,13 @@
 
 #include "codedtrain/data.h"
 #include "codedtrain/nn.h"
+#include "codedtrain/train.h"
 #include "host/straggler.h"
 #include "kernels/backend.h"
 
 #define CT_WORKER_MAX_MSGS 64
 
-/* SIGN: stochastic unbiased (scale ||y||_inf); SIGN_EF: sign with error feedback
- * (scale ||p||_1/P); SIGN_PLAIN: signSGD-style sign with scale ||y||_1/P, no feedback */
-typedef enum ct_compress { CT_COMPRESS_NONE = 0, CT_COMPRESS_SIGN, CT_COMPRESS_SIGN_EF, CT_COMPRESS_SIGN_PLAIN } ct_compress;
+/* ct_compress (the message compression) is public: codedtrain/train.h */
 
 typedef struct ct_task {
     long step;
@@ -46,6 +45,16 @@ typedef struct ct_task {
 
 typedef enum { CT_WORKER_IDLE = 0, CT_WORKER_BUSY } ct_worker_state;
 
+/* What a recorded step bakes in (worker_step.c): a task of the same shape
+ * replays the recording. */
+#define CT_WORKER_SHAPE_E 256 /* encoding coefficients a shape can hold (m * d) */
+typedef struct ct_worker_shape {
+    int nb, d, m, per_part, fast, compress;
+    const float *params;
+    float *out0;
+    float E[CT_WORKER_SHAPE_E];
+} ct_worker_shape;
+
 typedef struct ct_worker {
     int id;
     ct_backend *be;
@@ -59,15 +68,20 @@ typedef struct ct_worker {
                                  replica: a single inline worker on the master's own
                                  memory space needs no copy */
     float *msg[CT_WORKER_MAX_MSGS];  /* coded messages (device, P each) */
+    float *msg_view;        /* when set, message 0 is written here instead of msg[0]: a
+                               single inline worker writes the master's gradient itself */
     float *part_grad;       /* general path: max_d x P (device) */
     uint32_t *bits[CT_WORKER_MAX_MSGS];  /* 1-bit messages: ceil(P/32) words each (device) */
     float *scale[CT_WORKER_MAX_MSGS];    /* their scales (device, 1 float each) */
     float *ef[CT_WORKER_MAX_MSGS];       /* error-feedback state per message (device, P each) */
     float *x, *w, *loss;    /* batch, per-sample weights, per-partition losses (device) */
     int32_t *y;
-    float *hx, *hw, *hloss; /* host staging */
+    float *hx, *hw, *hloss; /* host staging (pinned: the backend's host_alloc) */
     int32_t *hy;
+    int *bad, *hbad;        /* "some message is not finite" flag: device, and its pinned host copy */
+    int msg_finite;         /* local workers: the last task's messages are all finite (set with them) */
     ct_event *done_ev;
+    ct_event *throttle_ev;  /* marks the end of the task's throttle (the thread waits for it) */
     volatile int *cancel;   /* host-visible flag the throttle watches */
     const ct_dataset *data; /* training set (host, shared read-only) */
     ct_augment augment;     /* applied to every sample gathered, keyed by (augment_seed, epoch, index) */
@@ -84,6 +98,11 @@ typedef struct ct_worker {
     _Atomic long finished_step;   /* set by the worker thread when the task is enqueued/computed */
     _Atomic int abandoned;        /* the task was cancelled before computing */
     float msg_loss[CT_WORKER_MAX_MSGS]; /* coded loss of each message (host) */
+    /* the steady-state step as one graph launch (worker_step.c) */
+    ct_graph *graph;              /* recorded for `shape` (NULL: none yet) */
+    ct_worker_shape shape;        /* shape of the last task that could be recorded */
+    int shape_seen, graph_off;    /* graph_off: the backend cannot record (CPU) or a capture failed */
+    long graph_launches;          /* tasks run as one graph launch */
     double compute_ms;            /* measured compute time of the last task (CPU) */
     ct_status error;              /* first failure inside the thread */
     char error_msg[512];
@@ -118,5 +137,10 @@ ct_status ct_worker_submit(ct_worker *w, const ct_task *task);
 ct_status ct_worker_poll(ct_worker *w, int *finished, int *abandoned);
 /* Ask a running task to stop its throttle early (the master no longer needs it). */
 void ct_worker_cancel(ct_worker *w);
+/* worker_step.c: enqueue a task's device work (uploads to read-back), as one
+ * graph launch when a recording of its shape exists; ct_worker_drop_graph
+ * releases the recording */
+ct_status ct_worker_enqueue_step(ct_worker *w, const ct_task *t, int nb, int fast, int direct);
+void ct_worker_drop_graph(ct_worker *w);
 
 #endif

@@ -95,6 +95,12 @@ typedef struct ct_backend_ops {
     ct_status (*memcpy_d2h)(ct_backend *be, void *dst, const void *src, size_t bytes);
     ct_status (*memcpy_d2d)(ct_backend *be, void *dst, const void *src, size_t bytes);
     ct_status (*sync)(ct_backend *be); /* wait until everything enqueued has run */
+    /* Host staging memory that copies can use without waiting (CUDA: pinned,
+     * cudaMallocHost; CPU: malloc). Copies to or from other host memory are
+     * "pageable": on CUDA they wait for the stream. Allocate at setup: on CUDA
+     * this synchronises the device. host_free(NULL) is a no-op. */
+    ct_status (*host_alloc)(ct_backend *be, size_t bytes, void **ptr);
+    void (*host_free)(ct_backend *be, void *ptr);
 
     /* ---- events: the master polls these, never blocks on a straggler ---- */
     ct_status (*event_create)(ct_backend *be, ct_event **ev);
@@ -175,6 +181,11 @@ typedef struct ct_backend_ops {
     ct_status (*dot)(ct_backend *be, size_t n, const float *x, const float *y, double *out);
     /* *ok = 1 iff every x[i] is finite; host result; synchronises */
     ct_status (*all_finite)(ct_backend *be, size_t n, const float *x, int *ok);
+    /* The same test without a host round trip: sets *flag (DEVICE int) to 1
+     * when some x[i] is not finite, leaves it as it was otherwise (zero it
+     * first, e.g. fill(be, 1, 0.0f, (float *)flag); OR several vectors into
+     * one flag). Enqueued like any op; capturable. */
+    ct_status (*flag_nonfinite)(ct_backend *be, size_t n, const float *x, int *flag);
 
     /* ---- coding ---- */
     /* Coded combination: Y_l = beta * Y_l + sum_j E[l*d + j] * G_j for l < m, j < d,
@@ -232,12 +243,12 @@ typedef struct ct_backend_ops {
      * always call graph_end, even when an op in between failed (then discard
      * the graph it returns): that stops the recording and leaves the context
      * usable. graph_end fails, with no graph, when the capture was spoilt by a
-     * non-capturable call. CUDA: graph_begin allocates uep_block_gemm's split
-     * workspace (16 MiB, once per context) so that nothing allocates while
-     * recording.
+     * non-capturable call. CUDA: uep_block_gemm's split workspace (16 MiB) and
+     * cuBLAS's workspace are allocated with the context, so that nothing
+     * allocates while recording.
      * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad, im2col,
      * col2im, channel_bias_act_forward, channel_bias_grad, the pooling ops,
-     * softmax_xent, sgd_update, fill, scale, axpy, combine, sign_pack,
+     * softmax_xent, sgd_update, fill, scale, axpy, flag_nonfinite, combine, sign_pack,
      * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
      * from PINNED host memory only. NOT capturable: sync, nrm2, dot, all_finite
      * (they wait for the stream; they fail with CT_ERR_UNSUPPORTED while
@@ -278,10 +289,20 @@ ct_status ct_uep_check_args(const char *who, ct_uep_layout layout, int M, int N,
                             const float *A, int lda, const float *B, int ldb, int nblocks,
                             const ct_uep_block *blocks, const float *C, int ldc);
 
+/* Calls every kernel op once on tiny buffers and waits: on CUDA (lazy module
+ * loading) and cpu-streams the first launch of a kernel may wait for the whole
+ * device, which must happen before any worker's throttle can spin.
+ * ct_backend_create does this for CUDA and cpu-streams contexts. */
+ct_status ct_backend_warm_up(ct_backend *be);
+
 /* Implementation constructors (backend.c dispatches to these). */
 ct_status ct_cpu_backend_create(const ct_backend_config *cfg, ct_backend **out);
 ct_status ct_cuda_backend_create(const ct_backend_config *cfg, ct_backend **out);
+ct_status ct_cpu_streams_backend_create(const ct_backend_config *cfg, ct_backend **out);
 int ct_cuda_device_count(void);
+/* Host synchronisations a cpu-streams context has made so far (stream waits,
+ * pageable copies, host-result ops, device-wide waits); -1 for other kinds. */
+long ct_cpu_streams_host_syncs(ct_backend *be);
 /* The cudaStream_t of a CUDA worker context, as void * (NULL for any other
  * backend): for tools that time ops with their own CUDA events (bench/). */
 void *ct_cuda_backend_stream(ct_backend *be);

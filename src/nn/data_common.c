@@ -1,8 +1,11 @@
 /* Dataset helpers shared by every loader: freeing, scalar normalisation and
  * seeded permutations. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "codedtrain/data.h"
 #include "codedtrain/rng.h"
@@ -54,4 +57,30 @@ void ct_permutation(int32_t *idx, int n, uint64_t seed) {
         idx[i] = idx[j];
         idx[j] = t;
     }
+}
+
+unsigned long long ct_mem_limit_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    unsigned long long limit = pages > 0 && page > 0 ? (unsigned long long)pages * (unsigned long long)page : 0;
+    /* a container's limit (cgroup v2, then v1) counts more than the host's RAM */
+    static const char *const files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) continue;
+        unsigned long long v = 0;
+        if (fscanf(f, "%llu", &v) == 1 && v > 0 && (limit == 0 || v < limit)) limit = v;
+        fclose(f);
+    }
+    return limit;
+}
+
+const char *ct_file_kind(unsigned int m) {
+    if (S_ISREG(m)) return "a regular file";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symlink";
+    return "not a regular file";
 }

@@ -64,6 +64,10 @@ static ct_status read_upto(gzFile g, const char *path, void *buf, size_t want, s
 }
 
 static ct_status open_idx(const char *path, gzFile *out) {
+    /* only a regular file: a FIFO would block the open, a directory reads as garbage */
+    struct stat sb;
+    if (stat(path, &sb) != 0) return CT_FAIL(CT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return CT_FAIL(CT_ERR_IO, "%s: not a regular file (%s)", path, ct_file_kind(sb.st_mode));
     errno = 0;
     gzFile g = gzopen(path, "rb");
     if (!g) {
@@ -206,6 +210,15 @@ ct_status ct_dataset_load_idx(const char *images_path, const char *labels_path, 
         goto fail;
     }
 
+    /* the header's claim against what this machine can hold, before reading any of it */
+    const unsigned long long mem = ct_mem_limit_bytes();
+    if (mem && (double)n * (double)dim * sizeof(float) > (double)mem) {
+        st = CT_FAIL(CT_ERR_FORMAT, "%s: header says %u images of %ux%u pixels (%.1f GiB as floats), more than this "
+                     "machine's %.1f GiB of memory: a corrupt header?", images_path, n, rows, cols,
+                     (double)n * (double)dim * sizeof(float) / 1073741824.0, (double)mem / 1073741824.0);
+        goto fail;
+    }
+
     if ((st = open_idx(labels_path, &gl)) != CT_OK) goto fail;
     if ((st = read_header(gl, labels_path, IDX_MAGIC_LABELS, 1, ldims)) != CT_OK) goto fail;
     if (ldims[0] != n) {
@@ -283,7 +296,16 @@ static ct_status find_idx_file(const char *dir, const char *name, char **path_ou
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char *p = join_path(dir, name, suffixes[i]);
         if (!p) return CT_FAIL(CT_ERR_NOMEM, "%s: out of memory", dir);
-        if (access(p, F_OK) == 0) {
+        struct stat sb;
+        if (lstat(p, &sb) == 0) {
+            /* there, but perhaps a symlink to nothing: say so, not "found neither" */
+            if (stat(p, &sb) != 0) {
+                ct_status st = errno == ELOOP ? CT_FAIL(CT_ERR_IO, "%s: symlink loop", p)
+                               : errno == ENOENT ? CT_FAIL(CT_ERR_IO, "%s: dangling symlink (its target does not exist)", p)
+                                                 : CT_FAIL(CT_ERR_IO, "%s: %s", p, strerror(errno));
+                free(p);
+                return st;
+            }
             *path_out = p;
             return CT_OK;
         }

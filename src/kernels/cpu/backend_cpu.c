@@ -40,6 +40,15 @@ static ct_status cpu_memcpy(ct_backend *be, void *dst, const void *src, size_t b
 
 static ct_status cpu_sync(ct_backend *be) { return CT_OK; }
 
+static ct_status cpu_host_alloc(ct_backend *be, size_t bytes, void **ptr) {
+    if (!ptr) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu host_alloc: ptr is NULL");
+    *ptr = malloc(bytes ? bytes : 1);
+    if (!*ptr) return CT_FAIL(CT_ERR_NOMEM, "cpu host_alloc: out of memory allocating %zu bytes", bytes);
+    return CT_OK;
+}
+
+static void cpu_host_free(ct_backend *be, void *ptr) { free(ptr); }
+
 static ct_status cpu_event_create(ct_backend *be, ct_event **ev) {
     if (!ev) return CT_FAIL(CT_ERR_INVALID_ARG, "cpu event_create: ev is NULL");
     ct_cpu_event *e = malloc(sizeof *e);
@@ -84,6 +93,8 @@ static const ct_backend_ops ct_cpu_ops = {
     .memcpy_d2h = cpu_memcpy,
     .memcpy_d2d = cpu_memcpy,
     .sync = cpu_sync,
+    .host_alloc = cpu_host_alloc,
+    .host_free = cpu_host_free,
     .event_create = cpu_event_create,
     .event_destroy = cpu_event_destroy,
     .event_record = cpu_event_record,
@@ -110,6 +121,7 @@ static const ct_backend_ops ct_cpu_ops = {
     .nrm2 = ct_cpu_nrm2,
     .dot = ct_cpu_dot,
     .all_finite = ct_cpu_all_finite,
+    .flag_nonfinite = ct_cpu_flag_nonfinite,
     .combine = ct_cpu_combine,
     .sign_pack = ct_cpu_sign_pack,
     .unpack_accumulate = ct_cpu_unpack_accumulate,

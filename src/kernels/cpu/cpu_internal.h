@@ -62,6 +62,7 @@ ct_status ct_cpu_axpy(ct_backend *be, size_t n, float a, const float *x, float *
 ct_status ct_cpu_nrm2(ct_backend *be, size_t n, const float *x, double *out);
 ct_status ct_cpu_dot(ct_backend *be, size_t n, const float *x, const float *y, double *out);
 ct_status ct_cpu_all_finite(ct_backend *be, size_t n, const float *x, int *ok);
+ct_status ct_cpu_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag);
 
 /* ops_coding.c */
 ct_status ct_cpu_combine(ct_backend *be, int m, int d, const float *E, const float *const *G, size_t P,

@@ -81,3 +81,11 @@ ct_status ct_cpu_all_finite(ct_backend *be, size_t n, const float *x, int *ok) {
     *ok = bad == 0;
     return CT_OK;
 }
+
+ct_status ct_cpu_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag) {
+    if (!flag) return CT_FAIL(CT_ERR_INVALID_ARG, "flag_nonfinite: flag is NULL");
+    int ok = 1;
+    CT_TRY(ct_cpu_all_finite(be, n, x, &ok));
+    if (!ok) *flag = 1;
+    return CT_OK;
+}

@@ -7,7 +7,20 @@
 
 #include "kernels/cuda/cuda_internal.h"
 
+/* Eager module loading, before the runtime initialises: with CUDA 12.2+'s lazy
+ * default a kernel's first launch may synchronise the context, i.e. wait for
+ * another worker's throttle (forever, for a dead one). A user's explicit
+ * setting is kept; every context is also warmed up (ct_backend_warm_up). */
+static void eager_loading(void) {
+    static int done = 0;
+    if (!done) {
+        setenv("CUDA_MODULE_LOADING", "EAGER", 0);
+        done = 1;
+    }
+}
+
 extern "C" int ct_cuda_device_count(void) {
+    eager_loading();
     int n = 0;
     /* With no driver (or no GPU) this returns an error; that is "0 devices",
      * silently: the static runtime prints nothing. Clear the recorded error so
@@ -35,6 +48,7 @@ static void cuda_destroy(ct_backend *be) {
         }
         if (b->stream) cudaStreamSynchronize(b->stream);
         if (b->blas) cublasDestroy(b->blas);
+        if (b->blas_ws) cudaFree(b->blas_ws);
         if (b->stream) cudaStreamDestroy(b->stream);
         if (b->scratch) cudaFree(b->scratch);
         if (b->uep_ws) cudaFree(b->uep_ws); /* the counters live in the same allocation */
@@ -91,6 +105,22 @@ static ct_status cuda_memcpy_d2h(ct_backend *be, void *dst, const void *src, siz
  * copy between two GPUs (a worker's message to the master's device). */
 static ct_status cuda_memcpy_d2d(ct_backend *be, void *dst, const void *src, size_t bytes) {
     return cuda_memcpy_kind(be, dst, src, bytes, cudaMemcpyDefault, "memcpy_d2d");
+}
+
+/* pinned: copies from and to it are truly asynchronous (no stream wait) */
+static ct_status cuda_host_alloc(ct_backend *be, size_t bytes, void **ptr) {
+    ct_cuda_backend *b = ct_cuda(be);
+    if (!ptr) return CT_FAIL(CT_ERR_INVALID_ARG, "cuda host_alloc: ptr is NULL");
+    *ptr = NULL;
+    CT_CUDA_ENTER(b);
+    CT_CUDA_CHECK(cudaMallocHost(ptr, bytes ? bytes : 1), "allocating pinned host staging");
+    return CT_OK;
+}
+
+static void cuda_host_free(ct_backend *be, void *ptr) {
+    if (!ptr) return;
+    cudaFreeHost(ptr);
+    (void)cudaGetLastError();
 }
 
 static ct_status cuda_sync(ct_backend *be) {
@@ -191,6 +221,8 @@ static ct_backend_ops make_cuda_ops(void) {
     o.memcpy_d2h = cuda_memcpy_d2h;
     o.memcpy_d2d = cuda_memcpy_d2d;
     o.sync = cuda_sync;
+    o.host_alloc = cuda_host_alloc;
+    o.host_free = cuda_host_free;
     o.event_create = cuda_event_create;
     o.event_destroy = cuda_event_destroy;
     o.event_record = cuda_event_record;
@@ -217,6 +249,7 @@ static ct_backend_ops make_cuda_ops(void) {
     o.nrm2 = ct_cuda_nrm2;
     o.dot = ct_cuda_dot;
     o.all_finite = ct_cuda_all_finite;
+    o.flag_nonfinite = ct_cuda_flag_nonfinite;
     o.combine = ct_cuda_combine;
     o.sign_pack = ct_cuda_sign_pack;
     o.unpack_accumulate = ct_cuda_unpack_accumulate;
@@ -247,6 +280,14 @@ static ct_status cuda_setup(ct_cuda_backend *b) {
     /* pure FP32 (no TF32 tensor-core rounding): GEMMs match the CPU reference
      * to float tolerance */
     CT_CUBLAS_CHECK(cublasSetMathMode(b->blas, CUBLAS_DEFAULT_MATH), "setting cuBLAS to FP32 math");
+    /* the handle's own workspace: cuBLAS never allocates later (not while a
+     * throttle spins, not while a graph is being captured); 32 MiB is NVIDIA's
+     * recommendation for Hopper, 4 MiB for earlier GPUs */
+    const size_t blas_ws = prop.major >= 9 ? (32u << 20) : (4u << 20);
+    CT_CUDA_CHECK(cudaMalloc(&b->blas_ws, blas_ws), "allocating the cuBLAS workspace");
+    CT_CUBLAS_CHECK(cublasSetWorkspace(b->blas, b->blas_ws, blas_ws), "giving cuBLAS its workspace");
+    /* uep_block_gemm's split workspace now, not at its first use mid-run */
+    CT_TRY(ct_cuda_uep_workspace(b));
     CT_CUDA_CHECK(cudaMalloc((void **)&b->scratch, sizeof(ct_cuda_scratch)), "allocating reduction scratch");
     CT_CUDA_CHECK(cudaMemsetAsync(b->scratch, 0, sizeof(ct_cuda_scratch), b->stream), "zeroing reduction scratch");
     CT_CUDA_CHECK(cudaMallocHost(&b->host_result, 64), "allocating the pinned result buffer");
@@ -259,6 +300,7 @@ extern "C" ct_status ct_cuda_backend_create(const ct_backend_config *cfg, ct_bac
     *out = NULL;
     ct_backend_config def = CT_BACKEND_CONFIG_INIT;
     if (!cfg) cfg = &def;
+    eager_loading();
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n == 0) {

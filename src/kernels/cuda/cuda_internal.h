@@ -27,10 +27,11 @@ struct ct_cuda_backend {
     int sm_count;
     cudaStream_t stream;
     cublasHandle_t blas;
+    void *blas_ws;            /* cublasSetWorkspace's buffer (device) */
     ct_cuda_scratch *scratch; /* device */
     void *host_result;        /* pinned, 64 bytes: where results land before sync */
     char description[192];
-    /* uep_block_gemm's split-K workspace (kernels_uep.cu): NULL until first needed */
+    /* uep_block_gemm's split-K workspace (kernels_uep.cu): allocated at setup */
     float *uep_ws;
     unsigned *uep_counters;
     int uep_blocks_per_sm; /* occupancy of the UEP kernel; 0 until first queried */
@@ -117,6 +118,7 @@ ct_status ct_cuda_axpy(ct_backend *be, size_t n, float a, const float *x, float 
 ct_status ct_cuda_nrm2(ct_backend *be, size_t n, const float *x, double *out);
 ct_status ct_cuda_dot(ct_backend *be, size_t n, const float *x, const float *y, double *out);
 ct_status ct_cuda_all_finite(ct_backend *be, size_t n, const float *x, int *ok);
+ct_status ct_cuda_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag);
 /* kernels_coding.cu */
 ct_status ct_cuda_combine(ct_backend *be, int m, int d, const float *E, const float *const *G, size_t P,
                           float *const *Y, float beta);

@@ -238,8 +238,9 @@ __global__ void __launch_bounds__(UEP_THREADS, 2) uep_gemm_kernel(const __grid_c
 static bool uep_aligned16(const void *q) { return ((uintptr_t)q & 15u) == 0; }
 
 /* The split workspace: fixed capacity (so the split never depends on what ran
- * before), allocated on first need and kept for the context's life (a captured
- * graph may point at it). */
+ * before), allocated when the context is set up (never mid-run, where cudaMalloc
+ * could wait for another worker's spinning throttle) and kept for the context's
+ * life (a captured graph may point at it). */
 ct_status ct_cuda_uep_workspace(ct_cuda_backend *b) {
     if (b->uep_ws) return CT_OK;
     cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;

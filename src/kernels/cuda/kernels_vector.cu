@@ -187,3 +187,15 @@ extern "C" ct_status ct_cuda_all_finite(ct_backend *be, size_t n, const float *x
     *ok = *(const int *)b->host_result == 0;
     return CT_OK;
 }
+
+extern "C" ct_status ct_cuda_flag_nonfinite(ct_backend *be, size_t n, const float *x, int *flag) {
+    ct_cuda_backend *b = ct_cuda(be);
+    if (!flag) return CT_FAIL(CT_ERR_INVALID_ARG, "flag_nonfinite: flag is NULL");
+    if (n == 0) return CT_OK;
+    if (!x) return CT_FAIL(CT_ERR_INVALID_ARG, "flag_nonfinite: x is NULL");
+    CT_CUDA_ENTER(b);
+    /* the same kernel as all_finite, on the caller's device flag: no round trip */
+    nonfinite_kernel<<<ct_cuda_grid(n, CT_CUDA_THREADS * 4, b->sm_count, 8), CT_CUDA_THREADS, 0, b->stream>>>(n, x, flag);
+    CT_CUDA_CHECK_LAUNCH("nonfinite_kernel");
+    return CT_OK;
+}
