@@ -8,11 +8,9 @@
 
 static int write_one(const char *dir, const char *name, int full) {
     ct_checkpoint ck = {0};
-    ck.spec.n_layers = 2;
-    ck.spec.sizes[0] = 2;
-    ck.spec.sizes[1] = 3;
-    ck.spec.sizes[2] = 2;
-    ck.P = ct_mlp_param_count(&ck.spec);
+    const ct_mlp_spec mlp = {2, {2, 3, 2}};
+    ct_model_from_mlp(&mlp, &ck.spec);
+    ck.P = ct_model_param_count(&ck.spec);
     float params[64], mom[64], st[3] = {0.5f, -1.0f, 2.0f};
     for (size_t i = 0; i < ck.P; i++) {
         params[i] = (float)i * 0.25f - 1.0f;

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (ck.params || ck.momentum || ck.state || ck.config_json || ck.extra || ck.n_state) abort();
         return 0;
     }
-    if (!ck.params || ck.P != ct_mlp_param_count(&ck.spec) || !(ck.norm_std > 0)) abort();
+    if (!ck.params || ck.P != ct_model_param_count(&ck.spec) || !(ck.norm_std > 0)) abort();
     /* whatever the reader accepts, the writer must accept too */
     st = ct_checkpoint_save(out_path, &ck);
     if (st == CT_ERR_INVALID_ARG) abort();

@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* unknown arguments are the caller's business: skip them */
     }
     if (st == CT_OK) {
-        ct_mlp_spec spec;
-        (void)ct_mlp_spec_parse(c.model, 784, 10, &spec);
+        ct_model_spec spec;
+        (void)ct_model_spec_parse(c.model, 1, 28, 28, 10, &spec);
         ct_lr_schedule sched;
         (void)ct_lr_schedule_parse(c.lr_schedule, c.lr, c.epochs, &sched);
         ct_code_scheme scheme;

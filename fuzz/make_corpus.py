@@ -99,8 +99,8 @@ def corpus_straggle():
 
 
 def corpus_model():
-    def m(dim, classes, epochs, model, sched):
-        return struct.pack("<HBB", dim, classes, epochs) + model.encode() + b"\0" + sched.encode()
+    def m(dim, classes, epochs, model, sched, side=28):
+        return struct.pack("<HBBB", dim, classes, epochs, side) + model.encode() + b"\0" + sched.encode()
     put("fuzz_model_spec", "chain", m(0, 0, 5, "mlp:784-256-10", "constant"))
     put("fuzz_model_spec", "chain_match", m(784, 10, 5, "mlp:784-256-128-10", "cosine"))
     put("fuzz_model_spec", "hidden_only", m(64, 10, 5, "mlp:256", "step:2,0.5"))
@@ -111,6 +111,11 @@ def corpus_model():
     put("fuzz_model_spec", "too_big", m(0, 0, 5, "mlp:10000000-10", "step:2,"))
     put("fuzz_model_spec", "garbage", m(0, 0, 5, "mlp:7--3", "step:x"))
     put("fuzz_model_spec", "empty", m(0, 0, 0, "", ""))
+    put("fuzz_model_spec", "lenet5", m(784, 10, 5, "lenet5", "cosine"))
+    put("fuzz_model_spec", "cifarnet", m(0, 10, 5, "cifarnet", "constant", side=32))
+    put("fuzz_model_spec", "cnn_tokens", m(0, 10, 5, "cnn:c8k3p1s2-r-m3s2-a2-c4k1-r-f32-r-10", "constant", side=31))
+    put("fuzz_model_spec", "cnn_shape", m(36, 4, 5, "cnn:1x6x6:c3k3p1-r-m2-f6-r-4", "constant", side=0))
+    put("fuzz_model_spec", "cnn_bad", m(0, 10, 5, "cnn:c6k5-x-m2--c99k99p98-10-r", "constant", side=9))
     put("fuzz_model_spec", "overflow", m(0, 0, 5, "mlp:99999999999999999999-10", "step:99999999999,1e400"))
 
 

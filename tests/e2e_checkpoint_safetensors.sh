@@ -5,11 +5,17 @@
 # verifies with an independent implementation (zlib.crc32 over the file with the
 # 8 digits read as '0'), and a numpy forward pass of the loaded weights matches
 # the accuracy `codedtrain eval` reports when Fashion-MNIST is present. With
-# torch installed, the weights also load into an nn.Module of nn.Linear layers.
-# Skipped where python3 lacks safetensors or numpy (pip install safetensors numpy).
+# torch installed, the weights also load into the torch.nn.Sequential of the
+# same layers, and for a LeNet-5 checkpoint the README's snippet (Sequential +
+# safetensors.torch.load_file) gives the accuracy `codedtrain eval` reports.
+# Python: $CT_PYTHON, else the build's venv (make pyvenv: Debian's python3 with
+# its torch and numpy, plus safetensors from PyPI), else python3. Skipped where
+# that python lacks safetensors or numpy.
 set -u
 bin="$1"
+venv_py="$(dirname "$bin")/pyvenv/bin/python"
 py="${CT_PYTHON:-python3}"
+[ -z "${CT_PYTHON:-}" ] && [ -x "$venv_py" ] && py="$venv_py"
 tmp="${CT_TEST_TMPDIR:-/tmp}/e2e_ckpt_st.$$"
 if ! "$py" -c "import safetensors, numpy" 2>/dev/null; then
     echo "SKIP: $py cannot import safetensors and numpy (pip install safetensors numpy)"
@@ -49,13 +55,15 @@ for key in ("format", "format_version", "model", "step", "epoch", "step_in_epoch
 if meta.get("format") != "codedtrain-checkpoint":
     fails.append("format %r" % meta.get("format"))
 json.loads(meta["config"])  # the run's flags are JSON
-sizes = [int(s) for s in meta["model"].split("-")]
+if not meta["model"].startswith("mlp:"):
+    fails.append("model %r is not an mlp: string" % meta["model"])
+sizes = [int(s) for s in meta["model"][4:].split("-")]
 L = len(sizes) - 1
 expected = {}
-for l in range(L):
+for l in range(L):  # torch.nn.Sequential(Linear, ReLU, Linear, ...): Linear l is module 2l
     for prefix in ("", "optimizer.momentum."):
-        expected[prefix + "layers.%d.weight" % l] = (sizes[l + 1], sizes[l])
-        expected[prefix + "layers.%d.bias" % l] = (sizes[l + 1],)
+        expected[prefix + "%d.weight" % (2 * l)] = (sizes[l + 1], sizes[l])
+        expected[prefix + "%d.bias" % (2 * l)] = (sizes[l + 1],)
 for name, shape in expected.items():
     t = tensors.get(name)
     if t is None:
@@ -96,7 +104,7 @@ if data_dir:
     x = (x - np.float32(meta["norm_mean"])) / np.float32(meta["norm_std"])
     h = x
     for l in range(L):
-        h = h @ tensors["layers.%d.weight" % l].T + tensors["layers.%d.bias" % l]
+        h = h @ tensors["%d.weight" % (2 * l)].T + tensors["%d.bias" % (2 * l)]
         if l + 1 < L:
             h = np.maximum(h, 0)
     acc = float((h.argmax(1) == y).mean())
@@ -109,15 +117,15 @@ try:
     import torch
     from safetensors.torch import load_file as load_torch
 
-    class MLP(torch.nn.Module):
-        def __init__(self, sizes):
-            super().__init__()
-            self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
-
-    model = MLP(sizes)
-    sd = {k: v for k, v in load_torch(path).items() if k.startswith("layers.")}
+    mods = []
+    for l in range(L):
+        mods.append(torch.nn.Linear(sizes[l], sizes[l + 1]))
+        if l + 1 < L:
+            mods.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*mods)
+    sd = {k: v for k, v in load_torch(path).items() if k[0].isdigit()}
     model.load_state_dict(sd, strict=True)
-    print("torch: loaded into nn.ModuleList of %d nn.Linear" % L)
+    print("torch: loaded into nn.Sequential of %d nn.Linear" % L)
 except ImportError:
     print("torch not installed: skipped the nn.Module check")
 
@@ -126,5 +134,54 @@ for f in fails:
 print("%d tensors, model %s, step %s: %s" % (len(tensors), meta["model"], meta["step"], "ok" if not fails else "FAILED"))
 sys.exit(1 if fails else 0)
 PY
+# LeNet-5: the README's snippet loads it into torch.nn.Sequential; with
+# Fashion-MNIST, torch's accuracy must match `codedtrain eval`
+if "$py" -c "import torch" 2>/dev/null; then
+    if [ -n "$data" ]; then
+        "$bin" train --device cpu --data "$data" --model lenet5 --epochs 1 --max-steps 40 --seed 5 --progress off \
+            --checkpoint "$tmp/lenet5.safetensors" || { echo "FAIL: lenet5 train exited $?"; exit 1; }
+        "$bin" eval --checkpoint "$tmp/lenet5.safetensors" --data "$data" --device cpu --json > "$tmp/eval5.json" ||
+            { echo "FAIL: lenet5 eval exited $?"; exit 1; }
+    else
+        "$bin" train --device cpu --dataset synthetic:2000,784,10 --model cnn:1x28x28:c6k5p2-r-m2-c16k5-r-m2-f120-r-f84-r-10 \
+            --epochs 1 --max-steps 5 --seed 5 --progress off --checkpoint "$tmp/lenet5.safetensors" ||
+            { echo "FAIL: lenet5 train exited $?"; exit 1; }
+    fi
+    (cd "$tmp" && "$py" - "$data" "$tmp/eval5.json") <<'PY' || fails=$((fails+1))
+import gzip, json, os, struct, sys
+import numpy as np
+import torch
+# ---- the README's snippet, verbatim ----
+import torch.nn as nn
+from safetensors.torch import load_file
+net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                    nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+net.load_state_dict({k: v for k, v in load_file("lenet5.safetensors").items() if k[0].isdigit()})
+# ----
+from safetensors import safe_open
+with safe_open("lenet5.safetensors", framework="np") as f:
+    meta = f.metadata()
+assert meta["model"] == "cnn:1x28x28:c6k5p2-r-m2-c16k5-r-m2-f120-r-f84-r-10", meta["model"]
+data_dir = sys.argv[1]
+if data_dir:
+    def idx(name):
+        p = os.path.join(data_dir, name)
+        with (open if os.path.exists(p) else gzip.open)(p if os.path.exists(p) else p + ".gz", "rb") as f:
+            b = f.read()
+        dims = struct.unpack(">I", b[:4])[0] & 0xFF
+        return np.frombuffer(b, np.uint8, offset=4 + 4 * dims).reshape(struct.unpack(">" + "I" * dims, b[4:4 + 4 * dims]))
+    x = torch.from_numpy(idx("t10k-images-idx3-ubyte").astype(np.float32) / np.float32(255)).reshape(-1, 1, 28, 28)
+    y = torch.from_numpy(idx("t10k-labels-idx1-ubyte").astype(np.int64))
+    x = (x - float(meta["norm_mean"])) / float(meta["norm_std"])
+    with torch.no_grad():
+        acc = float((net(x).argmax(1) == y).float().mean())
+    ev = json.load(open(sys.argv[2]))
+    print("torch Sequential: test_acc %.4f, codedtrain eval %.4f" % (acc, ev["test_acc"]))
+    sys.exit(0 if abs(acc - ev["test_acc"]) <= 0.002 else 1)
+print("torch Sequential: lenet5 checkpoint loaded (no Fashion-MNIST: accuracy not compared)")
+PY
+else
+    echo "torch not installed: skipped the LeNet-5 nn.Sequential check"
+fi
 echo "$fails failed"
 [ "$fails" = 0 ]

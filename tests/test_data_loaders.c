@@ -138,6 +138,8 @@ static void test_idx_valid(void) {
         CHECK_OK(ct_dataset_load_idx(tmp_path("img"), tmp_path("lbl"), &d));
         CHECK(d.n == N && d.dim == R * C && d.classes == 10, "gzip=%d: n=%d dim=%d classes=%d", gzip, d.n, d.dim,
               d.classes);
+        CHECK(d.c == 1 && d.h == R && d.w == C, "gzip=%d: image shape %dx%dx%d, expected 1x%dx%d", gzip, d.c, d.h, d.w,
+              R, C);
         int pixels_ok = 1, labels_ok = 1;
         for (int i = 0; i < N * R * C && d.x; i++)
             if (d.x[i] != (float)((7 * i + 3) % 256) / 255.0f) pixels_ok = 0;
@@ -309,6 +311,7 @@ static void test_cifar(void) {
     }
     write_cifar("test_batch.bin", 2, 0, 0);
     CHECK_OK(ct_dataset_load_cifar10(tmp_dir, 1, &d));
+    CHECK(d.c == 3 && d.h == 32 && d.w == 32, "cifar image shape %dx%dx%d", d.c, d.h, d.w);
     CHECK(d.n == 15 && d.dim == 3072 && d.classes == 10, "cifar train: n=%d dim=%d classes=%d", d.n, d.dim,
           d.classes);
     if (d.n == 15) {
@@ -440,7 +443,7 @@ static void test_normalisation(void) {
     /* a constant set keeps a finite, unit std */
     float x[4] = {2, 2, 2, 2};
     int32_t y[2] = {0, 1};
-    ct_dataset k = {2, 2, 2, x, y};
+    ct_dataset k = {2, 2, 2, x, y, 0, 0, 0};
     ct_norm kn = ct_dataset_norm_stats(&k);
     CHECK(kn.mean == 2.0f && kn.std == 1.0f, "constant set: mean %g std %g", kn.mean, kn.std);
     ct_dataset_normalize(&k, kn);

@@ -58,7 +58,7 @@ static float *random_floats(size_t n, unsigned long long seed) {
 static void make_ck(ct_checkpoint *ck, const ct_mlp_spec *spec, unsigned long long seed, int with_momentum,
                     int n_state) {
     memset(ck, 0, sizeof *ck);
-    ck->spec = *spec;
+    ct_model_from_mlp(spec, &ck->spec);
     ck->P = ct_mlp_param_count(spec);
     ck->params = random_floats(ck->P, seed);
     ck->momentum = with_momentum ? random_floats(ck->P, seed + 1000) : NULL;
@@ -222,14 +222,14 @@ static void test_layout(void) {
         memcpy(hdr, f + 8, n);
         hdr[n] = '\0';
         CHECK(hdr[0] == '{', "header must start with '{'");
-        CHECK(strstr(hdr, "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[5,7],\"data_offsets\":[0,140]}") != NULL,
-              "layers.0.weight entry: %s", hdr);
-        CHECK(strstr(hdr, "\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[") != NULL,
-              "layers.1.bias entry: %s", hdr);
-        CHECK(strstr(hdr, "\"optimizer.momentum.layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[3,5]") != NULL,
+        CHECK(strstr(hdr, "\"0.weight\":{\"dtype\":\"F32\",\"shape\":[5,7],\"data_offsets\":[0,140]}") != NULL,
+              "0.weight entry: %s", hdr);
+        CHECK(strstr(hdr, "\"2.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[") != NULL,
+              "2.bias entry (torch.nn.Sequential index: Linear, ReLU, Linear): %s", hdr);
+        CHECK(strstr(hdr, "\"optimizer.momentum.2.weight\":{\"dtype\":\"F32\",\"shape\":[3,5]") != NULL,
               "momentum entry: %s", hdr);
         CHECK(strstr(hdr, "\"state.ef.0.0\":{\"dtype\":\"F32\",\"shape\":[5]") != NULL, "state entry: %s", hdr);
-        CHECK(strstr(hdr, "\"model\":\"7-5-3\"") && strstr(hdr, "\"step\":\"1234571\"") &&
+        CHECK(strstr(hdr, "\"model\":\"mlp:7-5-3\"") && strstr(hdr, "\"step\":\"1234571\"") &&
                   strstr(hdr, "\"format\":\"codedtrain-checkpoint\"") && strstr(hdr, "\"checksum\":\"crc32:"),
               "metadata: %s", hdr);
         /* params are the flat buffer, little-endian, at the start of the data */
@@ -443,7 +443,7 @@ static void test_crafted(void) {
         {"missing dtype", "{\"layers.0.weight\":{\"shape\":[1,2],\"data_offsets\":[0,8]}," T_B "," META_OK "}", 12, "lacks dtype"},
         {"duplicate tensor", "{" T_W "," T_B ",\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "appears twice"},
         {"unknown tensor", "{" T_W "," T_B ",\"layers.0.gamma\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "unexpected tensor 'layers.0.gamma'"},
-        {"layer out of range", "{" T_W "," T_B ",\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "model has 1 layers"},
+        {"layer out of range", "{" T_W "," T_B ",\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "no parametrised module there"},
         {"non-canonical layer", "{" T_W "," T_B ",\"layers.00.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "unexpected tensor"},
         {"missing bias", "{" T_W "," META_OK "}", 8, "layers.0.bias is missing"},
         {"partial momentum", "{" T_W "," T_B ",\"optimizer.momentum.layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}," META_OK "}", 16, "some layers only"},
@@ -461,7 +461,7 @@ static void test_crafted(void) {
 #define M_BASE_FMT "\"format\":\"codedtrain-checkpoint\",\"format_version\":\"1\","
 #define M_REST_AFTER_MODEL "\"step\":\"5\",\"epoch\":\"1\",\"step_in_epoch\":\"5\",\"seed\":\"9\",\"virtual_time\":\"0.5\",\"norm_mean\":\"0.25\",\"norm_std\":\"0.5\","
         {"other format", "{" T_W "," T_B "," META_WITH("\"format\":\"pytorch\",\"format_version\":\"1\",", "\"model\":\"2-1\",", M_REST_AFTER_MODEL) "}", 12, "format 'pytorch'"},
-        {"future version", "{" T_W "," T_B "," META_WITH("\"format\":\"codedtrain-checkpoint\",\"format_version\":\"2\",", "\"model\":\"2-1\",", M_REST_AFTER_MODEL) "}", 12, "format_version '2'"},
+        {"future version", "{" T_W "," T_B "," META_WITH("\"format\":\"codedtrain-checkpoint\",\"format_version\":\"3\",", "\"model\":\"2-1\",", M_REST_AFTER_MODEL) "}", 12, "format_version '3'"},
         {"model size zero", "{" T_W "," T_B "," META_WITH(M_BASE_FMT, "\"model\":\"2-0\",", M_REST_AFTER_MODEL) "}", 12, "model '2-0'"},
         {"model one size", "{" T_W "," T_B "," META_WITH(M_BASE_FMT, "\"model\":\"2\",", M_REST_AFTER_MODEL) "}", 12, "model '2'"},
         {"model mismatch", "{" T_W "," T_B "," META_WITH(M_BASE_FMT, "\"model\":\"3-1\",", M_REST_AFTER_MODEL) "}", 12, "model needs [1,3]"},

@@ -1,8 +1,8 @@
 /* The coded runtime computes the right gradient: with s workers dropped, every
  * exact code's decoded gradient equals the uncoded full-minibatch gradient at
  * the same parameters; the m = 1 fast path (per-sample loss weights) and the
- * general path (per-partition gradients + combine) agree. CPU backend and the
- * cpu-streams model always, CUDA when a GPU is usable. */
+ * general path (per-partition gradients + combine) agree. For an MLP and a
+ * small CNN; CPU backend and the cpu-streams model always, CUDA when a GPU is usable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +15,29 @@
 
 typedef struct fixture {
     ct_dataset data;
-    ct_mlp_spec spec;
+    ct_model_spec spec;
     ct_backend *be;
     size_t P;
     float *params, *grad; /* device */
 } fixture;
 
+/* the models every test runs on: an MLP and a tiny CNN (on the same 36
+ * features seen as a 1x6x6 image) */
+static const char *const models[] = {"mlp:36-9-5", "cnn:1x6x6:c3k3p1-r-m2-c4k2s2-r-f6-r-5"};
+static const char *model = "mlp:36-9-5";
+static const char *augment = NULL; /* --augment of every run; the data are 1x6x6 images */
+
 static int fixture_init(fixture *f, ct_device_kind kind) {
     memset(f, 0, sizeof *f);
-    if (ct_dataset_synthetic(2400, 12, 5, 1.0, 42, &f->data) != CT_OK) return 0;
-    if (ct_mlp_spec_parse("mlp:12-9-5", 12, 5, &f->spec) != CT_OK) return 0;
+    if (ct_dataset_synthetic(2400, 36, 5, 1.0, 42, &f->data) != CT_OK) return 0;
+    f->data.c = 1; /* seen as 1x6x6 images (augmentation needs the shape) */
+    f->data.h = f->data.w = 6;
+    if (ct_model_spec_parse_for(model, &f->data, &f->spec) != CT_OK) return 0;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     if (ct_backend_create(kind, &bc, &f->be) != CT_OK) return 0;
-    f->P = ct_mlp_param_count(&f->spec);
+    f->P = ct_model_param_count(&f->spec);
     float *h = malloc(f->P * sizeof(float));
-    ct_mlp_init_params(&f->spec, 7, h);
+    ct_model_init_params(&f->spec, 7, h);
     CHECK_OK(f->be->ops->alloc(f->be, f->P * sizeof(float), (void **)&f->params));
     CHECK_OK(f->be->ops->alloc(f->be, f->P * sizeof(float), (void **)&f->grad));
     CHECK_OK(f->be->ops->memcpy_h2d(f->be, f->params, h, f->P * sizeof(float)));
@@ -76,6 +84,7 @@ static void base_config(ct_train_config *c, ct_device_kind kind, int n) {
     c->clock = CT_CLOCK_VIRTUAL; /* deterministic arrivals; every gradient is still computed */
     c->per_worker_messages = 1;  /* the workers' own messages, not the one weighted pass */
     c->threads = 1;
+    c->augment = augment;
 }
 
 static void test_exact_codes_under_drop(ct_device_kind kind) {
@@ -107,7 +116,7 @@ static void test_exact_codes_under_drop(ct_device_kind kind) {
                 double loss = 0;
                 if (!step_grad(&f, &c, got, &loss, &arrived)) continue;
                 double err = ct_rel_err_f(got, ref, f.P);
-                CHECK(err < 1e-5, "%s n=%d s=%d %s: gradient rel err %.3g vs uncoded", codes[ci], n, s, drop, err);
+                CHECK(err < 1e-5, "%s %s n=%d s=%d %s: gradient rel err %.3g vs uncoded", model, codes[ci], n, s, drop, err);
                 /* the same workers answering with NaN are erasures: same gradient */
                 char nan_spec[64] = "nan:";
                 snprintf(nan_spec + 4, sizeof nan_spec - 4, "%s", drop + 5);
@@ -148,7 +157,7 @@ static void test_fast_vs_general_path(ct_device_kind kind) {
         if (!step_grad(&f, &c, b, &lb, &nb)) continue;
         double err = ct_rel_err_f(a, b, f.P);
         CHECK(na == nb, "%s: arrivals differ between paths (%d vs %d)", codes[ci], na, nb);
-        CHECK(err < 1e-5, "%s: fast path vs general path rel err %.3g", codes[ci], err);
+        CHECK(err < 1e-5, "%s %s: fast path vs general path rel err %.3g", model, codes[ci], err);
         CHECK(fabs(la - lb) < 1e-5 * fabs(lb), "%s: loss %.8g vs %.8g", codes[ci], la, lb);
     }
     free(a);
@@ -198,17 +207,50 @@ static void test_weighted_pass_vs_workers(ct_device_kind kind) {
 }
 
 int main(void) {
+    const int cuda = ct_backend_device_count(CT_DEVICE_CUDA) > 0;
+    for (size_t mi = 0; mi < sizeof models / sizeof *models; mi++) {
+        model = models[mi];
+        test_exact_codes_under_drop(CT_DEVICE_CPU);
+        test_fast_vs_general_path(CT_DEVICE_CPU);
+        /* CUDA's stream semantics on the CPU: the same results through asynchronous streams */
+        test_exact_codes_under_drop(CT_DEVICE_CPU_STREAMS);
+        test_fast_vs_general_path(CT_DEVICE_CPU_STREAMS);
+        test_weighted_pass_vs_workers(CT_DEVICE_CPU);
+        if (cuda) {
+            test_exact_codes_under_drop(CT_DEVICE_CUDA);
+            test_fast_vs_general_path(CT_DEVICE_CUDA);
+            test_weighted_pass_vs_workers(CT_DEVICE_CUDA);
+        }
+    }
+    /* augmentation keyed by (seed, epoch, sample): every worker holding a
+     * partition augments it alike, so exact codes still decode the (augmented)
+     * uncoded gradient; and augmentation does change that gradient */
+    model = models[1];
+    augment = "crop:1+flip";
     test_exact_codes_under_drop(CT_DEVICE_CPU);
     test_fast_vs_general_path(CT_DEVICE_CPU);
-    /* CUDA's stream semantics on the CPU: the same results through asynchronous streams */
-    test_exact_codes_under_drop(CT_DEVICE_CPU_STREAMS);
-    test_fast_vs_general_path(CT_DEVICE_CPU_STREAMS);
-    test_weighted_pass_vs_workers(CT_DEVICE_CPU);
-    if (ct_backend_device_count(CT_DEVICE_CUDA) > 0) {
-        test_exact_codes_under_drop(CT_DEVICE_CUDA);
-        test_fast_vs_general_path(CT_DEVICE_CUDA);
-        test_weighted_pass_vs_workers(CT_DEVICE_CUDA);
-    } else {
+    {
+        fixture f;
+        if (fixture_init(&f, CT_DEVICE_CPU)) {
+            float *a = malloc(f.P * sizeof(float)), *b = malloc(f.P * sizeof(float));
+            ct_train_config c;
+            double la, lb;
+            int na, nb;
+            base_config(&c, CT_DEVICE_CPU, 4);
+            if (step_grad(&f, &c, a, &la, &na)) {
+                augment = NULL;
+                base_config(&c, CT_DEVICE_CPU, 4);
+                if (step_grad(&f, &c, b, &lb, &nb))
+                    CHECK(ct_rel_err_f(a, b, f.P) > 1e-3, "augmentation left the gradient unchanged (rel diff %.3g)",
+                          ct_rel_err_f(a, b, f.P));
+            }
+            free(a);
+            free(b);
+        }
+        fixture_free(&f);
+    }
+    augment = NULL;
+    if (!cuda) {
         printf("note: no usable CUDA device, CUDA half of this test not run\n");
     }
     return ct_test_done("test_host_coded_gradient");

@@ -12,19 +12,19 @@
 #include "host/master.h"
 
 static ct_dataset data;
-static ct_mlp_spec spec;
+static ct_model_spec spec;
 static ct_backend *be;
 static size_t P;
 static float *params, *grad;
 
-static void setup(void) {
-    CHECK_OK(ct_dataset_synthetic(3000, 10, 4, 1.0, 9, &data));
-    CHECK_OK(ct_mlp_spec_parse("mlp:10-7-4", 10, 4, &spec));
+static void setup(const char *model) {
+    CHECK_OK(ct_dataset_synthetic(3000, 16, 4, 1.0, 9, &data));
+    CHECK_OK(ct_model_spec_parse_for(model, &data, &spec));
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     CHECK_OK(ct_backend_create(CT_DEVICE_CPU, &bc, &be));
-    P = ct_mlp_param_count(&spec);
+    P = ct_model_param_count(&spec);
     float *h = malloc(P * sizeof(float));
-    ct_mlp_init_params(&spec, 5, h);
+    ct_model_init_params(&spec, 5, h);
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&params));
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&grad));
     CHECK_OK(be->ops->memcpy_h2d(be, params, h, P * sizeof(float)));
@@ -131,13 +131,17 @@ static void test_error_feedback_carried(void) {
 }
 
 int main(void) {
-    setup();
-    test_decode_from_bits(1);
-    test_decode_from_bits(2);
-    test_error_feedback_carried();
-    be->ops->free(be, params);
-    be->ops->free(be, grad);
-    ct_backend_destroy(be);
-    ct_dataset_free(&data);
+    /* an MLP and a small CNN (the 16 features seen as a 1x4x4 image) */
+    static const char *const models[] = {"mlp:16-7-4", "cnn:1x4x4:c3k3p1-r-m2-f5-r-4"};
+    for (int mi = 0; mi < 2; mi++) {
+        setup(models[mi]);
+        test_decode_from_bits(1);
+        test_decode_from_bits(2);
+        test_error_feedback_carried();
+        be->ops->free(be, params);
+        be->ops->free(be, grad);
+        ct_backend_destroy(be);
+        ct_dataset_free(&data);
+    }
     return ct_test_done("test_host_compress");
 }

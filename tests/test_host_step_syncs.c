@@ -20,16 +20,16 @@
 static void run_case(const char *what, const char *code, int n, int stragglers, int messages, int load,
                      int general, int compress, const char *straggle, int dead) {
     ct_dataset data;
-    ct_mlp_spec spec;
+    ct_model_spec spec;
     CHECK_OK(ct_dataset_synthetic(2400, 12, 5, 1.0, 42, &data));
-    CHECK_OK(ct_mlp_spec_parse("mlp:12-9-5", 12, 5, &spec));
+    CHECK_OK(ct_model_spec_parse("mlp:12-9-5", 12, 1, 1, 5, &spec));
     ct_backend *be = NULL;
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     CHECK_OK(ct_backend_create(CT_DEVICE_CPU_STREAMS, &bc, &be));
     if (!be) return;
-    const size_t P = ct_mlp_param_count(&spec);
+    const size_t P = ct_model_param_count(&spec);
     float *params = NULL, *grad = NULL, *h = malloc(P * sizeof(float));
-    ct_mlp_init_params(&spec, 7, h);
+    ct_model_init_params(&spec, 7, h);
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&params));
     CHECK_OK(be->ops->alloc(be, P * sizeof(float), (void **)&grad));
     CHECK_OK(be->ops->memcpy_h2d(be, params, h, P * sizeof(float)));

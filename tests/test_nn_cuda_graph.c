@@ -52,23 +52,23 @@ static size_t bit_diffs(const void *a, const void *b, size_t n_words) {
 
 /* One replica of a training step's state on the GPU. */
 typedef struct {
-    ct_mlp_workspace *ws;
+    ct_model_workspace *ws;
     float *p, *v, *g;
 } replica;
 
 static ct_status step(replica *r, const float *x, const int32_t *y, int batch, size_t P) {
-    CT_TRY(ct_mlp_loss_grad(r->ws, r->p, x, y, NULL, batch, 0.0f, r->g, NULL));
+    CT_TRY(ct_model_loss_grad(r->ws, r->p, x, y, NULL, batch, 0.0f, r->g, NULL));
     return gpu->ops->sgd_update(gpu, P, 0.05f, 0.9f, 1e-4f, r->p, r->g, r->v);
 }
 
 static void test_mlp_step(const char *model, int batch, int steps) {
-    ct_mlp_spec spec;
-    CHECK_OK(ct_mlp_spec_parse(model, 0, 0, &spec));
-    const size_t P = ct_mlp_param_count(&spec);
-    const int in = spec.sizes[0], classes = spec.sizes[spec.n_layers];
+    ct_model_spec spec;
+    CHECK_OK(ct_model_spec_parse(model, 0, 0, 0, 0, &spec));
+    const size_t P = ct_model_param_count(&spec);
+    const int in = ct_model_input_dim(&spec), classes = spec.classes;
     float *hp = hmalloc(P * sizeof(float)), *hx = hmalloc((size_t)batch * in * sizeof(float));
     int32_t *hy = hmalloc((size_t)batch * sizeof(int32_t));
-    ct_mlp_init_params(&spec, 17, hp);
+    ct_model_init_params(&spec, 17, hp);
     for (size_t i = 0; i < P; i++) hp[i] += ct_test_uniform(&rng, -0.01f, 0.01f); /* nonzero biases */
     fill_random(hx, (size_t)batch * in, -1, 1);
     for (int i = 0; i < batch; i++) hy[i] = (int32_t)(ct_test_rng_next(&rng) % (unsigned long long)classes);
@@ -80,7 +80,7 @@ static void test_mlp_step(const char *model, int batch, int steps) {
     float *zeros = hmalloc(P * sizeof(float));
     memset(zeros, 0, P * sizeof(float));
     for (int k = 0; k < 2; k++) {
-        CHECK_OK(ct_mlp_workspace_create(gpu, &spec, batch, &r[k].ws));
+        CHECK_OK(ct_model_workspace_create(gpu, &spec, batch, &r[k].ws));
         r[k].p = dalloc(P * sizeof(float));
         r[k].v = dalloc(P * sizeof(float));
         r[k].g = dalloc(P * sizeof(float));
@@ -118,7 +118,7 @@ static void test_mlp_step(const char *model, int batch, int steps) {
     CHECK(ct_rel_err_f(pe, hp, P) > 1e-4, "%s: the eager steps did not train (parameters unchanged)", model);
     gpu->ops->graph_destroy(gpu, g);
     for (int k = 0; k < 2; k++) {
-        ct_mlp_workspace_destroy(r[k].ws);
+        ct_model_workspace_destroy(r[k].ws);
         gpu->ops->free(gpu, r[k].p);
         gpu->ops->free(gpu, r[k].v);
         gpu->ops->free(gpu, r[k].g);
@@ -262,6 +262,7 @@ int main(void) {
     test_mlp_step("mlp:784-256-10", 256, 20);
     test_mlp_step("mlp:784-512-512-10", 256, 20);
     test_mlp_step("mlp:31-7-3", 5, 50);
+    test_mlp_step("cnn:1x28x28:c6k5p2-r-m2-c16k5-r-m2-f120-r-f84-r-10", 64, 10); /* a CNN step captured too */
     test_coding_graph();
     test_misuse();
     ct_backend_destroy(gpu);

@@ -19,6 +19,8 @@ typedef struct ct_dataset {
     int classes; /* labels are in [0, classes) */
     float *x;    /* n * dim, row-major */
     int32_t *y;  /* n */
+    /* image shape of a sample (NCHW: dim = c * h * w); c = 0 for flat data */
+    int c, h, w;
 } ct_dataset;
 
 /* Default location of the Debian package dataset-fashion-mnist. */
@@ -50,6 +52,21 @@ ct_status ct_dataset_synthetic(int n, int dim, int classes, double noise, uint64
                                ct_dataset *out);
 
 void ct_dataset_free(ct_dataset *d);
+
+/* Augmentation of image samples (c > 0): a random crop with zero padding
+ * (shift by dy, dx in [-crop_pad, crop_pad]) then a horizontal flip with
+ * probability 1/2 when flip is set. */
+typedef struct ct_augment {
+    int crop_pad; /* 0: no crop */
+    int flip;
+} ct_augment;
+/* "none" (or NULL), "crop:P", "flip", "crop:P+flip"; CT_ERR_INVALID_ARG naming the part otherwise. */
+ct_status ct_augment_parse(const char *s, ct_augment *out);
+int ct_augment_active(const ct_augment *a);
+/* out (dim floats) = sample idx of d augmented by the draw of (seed, epoch, idx)
+ * alone, so every worker that computes the sample gets the same copy; a plain
+ * copy when nothing is active or d is flat. */
+void ct_augment_sample(const ct_dataset *d, const ct_augment *a, uint64_t seed, int epoch, int32_t idx, float *out);
 
 /* Per-dataset scalar normalisation: compute mean and std over every feature of
  * `ref` (the training set), then x = (x - mean) / std for each of the given sets. */

@@ -107,6 +107,9 @@ typedef struct ct_train_config {
 
     /* ---- repeating a run (src/host/run_config.h) ---- */
     const char *expect_data_checksum; /* refuse data whose checksum differs (NULL: any data) */
+
+    /* ---- data augmentation (image data; ct_augment_parse): "crop:4+flip", NULL = none ---- */
+    const char *augment;
 } ct_train_config;
 
 #define CT_TRAIN_CONFIG_VERSION 1

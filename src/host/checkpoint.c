@@ -157,10 +157,10 @@ typedef enum { TK_WEIGHT = 0, TK_BIAS, TK_MOM_WEIGHT, TK_MOM_BIAS, TK_STATE } te
 typedef struct tensor_desc {
     char name[CT_CHECKPOINT_STATE_NAME_MAX + 64];
     tensor_kind kind;
-    int layer;  /* layer tensors */
+    int layer;  /* layer tensors: the module's index in the model (and the Sequential) */
     int state;  /* TK_STATE: index into ck->state */
     int ndim;
-    uint64_t shape[2];
+    uint64_t shape[4];
     uint64_t count;
 } tensor_desc;
 
@@ -176,37 +176,59 @@ static int state_name_valid(const char *s) {
     return 1;
 }
 
-static int spec_valid(const ct_mlp_spec *spec) {
-    if (spec->n_layers < 1 || spec->n_layers > CT_MLP_MAX_LAYERS) return 0;
-    for (int l = 0; l <= spec->n_layers; l++)
-        if (spec->sizes[l] < 1 || spec->sizes[l] > 1000000) return 0;
+static int spec_valid(const ct_model_spec *spec) {
+    return spec->n_layers >= 1 && spec->n_layers <= CT_MODEL_MAX_LAYERS && spec->classes >= 1 &&
+           spec->layers[spec->n_layers - 1].kind == CT_LAYER_DENSE;
+}
+
+/* Shape of module `layer`'s weight (dense [out, in], conv [out, in, k, k]) or
+ * bias ([out]), as torch lays them out; 0 when the module has no parameters. */
+static int param_shape(const ct_model_spec *spec, int layer, int is_bias, uint64_t shape[4], int *ndim) {
+    const ct_layer *L = &spec->layers[layer];
+    if (L->kind != CT_LAYER_DENSE && L->kind != CT_LAYER_CONV) return 0;
+    shape[0] = (uint64_t)L->out;
+    if (is_bias) {
+        *ndim = 1;
+    } else if (L->kind == CT_LAYER_DENSE) {
+        *ndim = 2;
+        shape[1] = (uint64_t)L->in_c * L->in_h * L->in_w;
+    } else {
+        *ndim = 4;
+        shape[1] = (uint64_t)L->in_c;
+        shape[2] = shape[3] = (uint64_t)L->k;
+    }
     return 1;
 }
 
+static uint64_t shape_count(const uint64_t *shape, int ndim) {
+    uint64_t c = 1;
+    for (int d = 0; d < ndim; d++) c *= shape[d];
+    return c;
+}
+
 /* The tensors of a checkpoint in file order; *n receives their number. */
-static tensor_desc *make_tensor_list(const ct_mlp_spec *spec, int with_momentum, int n_state,
+static tensor_desc *make_tensor_list(const ct_model_spec *spec, int with_momentum, int n_state,
                                      const ct_checkpoint_state *state, int *n) {
-    int total = spec->n_layers * (with_momentum ? 4 : 2) + n_state;
+    int with_params = 0;
+    for (int l = 0; l < spec->n_layers; l++) with_params += ct_model_layer_params(spec, l, NULL, NULL, NULL, NULL);
+    int total = with_params * (with_momentum ? 4 : 2) + n_state;
     tensor_desc *t = calloc((size_t)total, sizeof *t);
     if (!t) return NULL;
     int k = 0;
     for (int pass = 0; pass < (with_momentum ? 2 : 1); pass++)
         for (int l = 0; l < spec->n_layers; l++) {
+            tensor_desc *w = &t[k], *b = &t[k + 1];
+            if (!param_shape(spec, l, 0, w->shape, &w->ndim)) continue;
+            param_shape(spec, l, 1, b->shape, &b->ndim);
+            k += 2;
             const char *prefix = pass ? "optimizer.momentum." : "";
-            const uint64_t out = (uint64_t)spec->sizes[l + 1], in = (uint64_t)spec->sizes[l];
-            tensor_desc *w = &t[k++], *b = &t[k++];
-            snprintf(w->name, sizeof w->name, "%slayers.%d.weight", prefix, l);
-            snprintf(b->name, sizeof b->name, "%slayers.%d.bias", prefix, l);
+            snprintf(w->name, sizeof w->name, "%s%d.weight", prefix, l);
+            snprintf(b->name, sizeof b->name, "%s%d.bias", prefix, l);
             w->kind = pass ? TK_MOM_WEIGHT : TK_WEIGHT;
             b->kind = pass ? TK_MOM_BIAS : TK_BIAS;
             w->layer = b->layer = l;
-            w->ndim = 2;
-            w->shape[0] = out;
-            w->shape[1] = in;
-            w->count = out * in;
-            b->ndim = 1;
-            b->shape[0] = out;
-            b->count = out;
+            w->count = shape_count(w->shape, w->ndim);
+            b->count = shape_count(b->shape, b->ndim);
         }
     for (int s = 0; s < n_state; s++) {
         tensor_desc *d = &t[k++];
@@ -226,7 +248,7 @@ static ct_status check_for_save(const char *path, const ct_checkpoint *ck) {
     if (!path || !*path) return CT_FAIL(CT_ERR_INVALID_ARG, "checkpoint: empty path");
     if (!ck) return CT_FAIL(CT_ERR_INVALID_ARG, "checkpoint %s: nothing to save (NULL)", path);
     if (!spec_valid(&ck->spec)) return CT_FAIL(CT_ERR_INVALID_ARG, "checkpoint %s: invalid model spec", path);
-    size_t P = ct_mlp_param_count(&ck->spec);
+    size_t P = ct_model_param_count(&ck->spec);
     if (ck->P != P)
         return CT_FAIL(CT_ERR_INVALID_ARG, "checkpoint %s: P = %zu, but the model has %zu parameters", path, ck->P, P);
     if (!ck->params) return CT_FAIL(CT_ERR_INVALID_ARG, "checkpoint %s: no parameters (NULL)", path);
@@ -281,7 +303,7 @@ static ct_status build_header(const char *path, const ct_checkpoint *ck, const t
         off += 4 * t[k].count;
     }
     char model[512], num[64];
-    ct_mlp_spec_format(&ck->spec, model, sizeof model);
+    ct_model_spec_format(&ck->spec, model, sizeof model);
     sb_str(b, "\"__metadata__\":{");
     sb_meta(b, "format", CT_CHECKPOINT_FORMAT);
     snprintf(num, sizeof num, "%d", CT_CHECKPOINT_FORMAT_VERSION);
@@ -345,12 +367,13 @@ static int write_floats(int fd, const float *x, uint64_t count, unsigned char *b
 }
 
 static const float *tensor_source(const ct_checkpoint *ck, const tensor_desc *d) {
-    size_t w_off, b_off;
+    size_t w_off = 0, b_off = 0;
+    if (d->kind != TK_STATE) ct_model_layer_params(&ck->spec, d->layer, &w_off, NULL, &b_off, NULL);
     switch (d->kind) {
-    case TK_WEIGHT: ct_mlp_layer_offsets(&ck->spec, d->layer, &w_off, &b_off); return ck->params + w_off;
-    case TK_BIAS: ct_mlp_layer_offsets(&ck->spec, d->layer, &w_off, &b_off); return ck->params + b_off;
-    case TK_MOM_WEIGHT: ct_mlp_layer_offsets(&ck->spec, d->layer, &w_off, &b_off); return ck->momentum + w_off;
-    case TK_MOM_BIAS: ct_mlp_layer_offsets(&ck->spec, d->layer, &w_off, &b_off); return ck->momentum + b_off;
+    case TK_WEIGHT: return ck->params + w_off;
+    case TK_BIAS: return ck->params + b_off;
+    case TK_MOM_WEIGHT: return ck->momentum + w_off;
+    case TK_MOM_BIAS: return ck->momentum + b_off;
     case TK_STATE: return ck->state[d->state].data;
     }
     return NULL;
@@ -820,7 +843,7 @@ static const char *meta_get(const parsed_header *h, const char *key, const parse
     return NULL;
 }
 
-static ct_status read_metadata(const char *path, const parsed_header *h, ct_checkpoint *out) {
+static ct_status read_metadata(const char *path, const parsed_header *h, ct_checkpoint *out, int *version) {
     static const char *const known[] = {"format", "format_version", "model", "step", "epoch", "step_in_epoch",
                                         "seed", "virtual_time", "norm_mean", "norm_std", "config", "extra",
                                         "checksum"};
@@ -842,13 +865,22 @@ static ct_status read_metadata(const char *path, const parsed_header *h, ct_chec
                        CT_CHECKPOINT_FORMAT);
     uint64_t u;
     const char *v = meta_get(h, "format_version", NULL);
-    if (!parse_u64_text(v, INT_MAX, &u) || u != CT_CHECKPOINT_FORMAT_VERSION)
-        return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: format_version '%s', this build reads version %d", path, v,
+    if (!parse_u64_text(v, INT_MAX, &u) || u < 1 || u > CT_CHECKPOINT_FORMAT_VERSION)
+        return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: format_version '%s', this build reads versions 1 to %d", path, v,
                        CT_CHECKPOINT_FORMAT_VERSION);
+    *version = (int)u;
     v = meta_get(h, "model", NULL);
-    if (!parse_spec_text(v, &out->spec))
-        return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: model '%s': expected sizes like 784-256-10", path, v);
-    out->P = ct_mlp_param_count(&out->spec);
+    if (*version == 1) { /* MLP sizes, "784-256-10" */
+        ct_mlp_spec mlp;
+        if (!parse_spec_text(v, &mlp))
+            return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: model '%s': expected sizes like 784-256-10", path, v);
+        ct_model_from_mlp(&mlp, &out->spec);
+    } else if (ct_model_spec_parse(v, 0, 0, 0, 0, &out->spec) != CT_OK) {
+        char why[512]; /* the parser's message, copied: CT_FAIL rewrites the buffer it lives in */
+        snprintf(why, sizeof why, "%s", ct_last_error());
+        return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: model '%s' does not parse (%s)", path, v, why);
+    }
+    out->P = ct_model_param_count(&out->spec);
     v = meta_get(h, "step", NULL);
     if (!parse_u64_text(v, LONG_MAX, &u)) return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: step '%s' is not a count", path, v);
     out->step = (long)u;
@@ -887,7 +919,7 @@ static int layer_tensor(const char *name, const char *prefix, int *layer, int *i
     while (*p >= '0' && *p <= '9' && k < sizeof num - 1) num[k++] = *p++;
     num[k] = '\0';
     uint64_t l;
-    if (!parse_u64_text(num, CT_MLP_MAX_LAYERS, &l)) return 0;
+    if (!parse_u64_text(num, CT_MODEL_MAX_LAYERS, &l)) return 0;
     if (!strcmp(p, ".weight")) *is_bias = 0;
     else if (!strcmp(p, ".bias")) *is_bias = 1;
     else return 0;
@@ -908,10 +940,13 @@ static int cmp_slot_begin(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static ct_status check_tensors(const char *path, const parsed_header *h, ct_checkpoint *out, tensor_slot *slots,
-                               uint64_t *data_len, int *has_momentum, int *n_state) {
-    const ct_mlp_spec *spec = &out->spec;
-    int seen[4][CT_MLP_MAX_LAYERS] = {{0}};
+static ct_status check_tensors(const char *path, const parsed_header *h, ct_checkpoint *out, int version,
+                               tensor_slot *slots, uint64_t *data_len, int *has_momentum, int *n_state) {
+    const ct_model_spec *spec = &out->spec;
+    int seen[4][CT_MODEL_MAX_LAYERS] = {{0}};
+    /* version 1 (MLPs only) named dense layer L "layers.L"; it is module 2L of the model */
+    const char *pre = version == 1 ? "layers." : "";
+    const char *mom_pre = version == 1 ? "optimizer.momentum.layers." : "optimizer.momentum.";
     int states = 0;
     for (int i = 0; i < h->nt; i++) {
         const parsed_tensor *t = &h->t[i];
@@ -919,9 +954,8 @@ static ct_status check_tensors(const char *path, const parsed_header *h, ct_chec
         int layer = 0, is_bias = 0;
         s->index = i;
         s->begin = t->begin;
-        if (layer_tensor(t->name, "layers.", &layer, &is_bias)) s->kind = is_bias ? TK_BIAS : TK_WEIGHT;
-        else if (layer_tensor(t->name, "optimizer.momentum.layers.", &layer, &is_bias))
-            s->kind = is_bias ? TK_MOM_BIAS : TK_MOM_WEIGHT;
+        if (layer_tensor(t->name, mom_pre, &layer, &is_bias)) s->kind = is_bias ? TK_MOM_BIAS : TK_MOM_WEIGHT;
+        else if (layer_tensor(t->name, pre, &layer, &is_bias)) s->kind = is_bias ? TK_BIAS : TK_WEIGHT;
         else if (!strncmp(t->name, "state.", 6) && state_name_valid(t->name + 6)) {
             s->kind = TK_STATE;
             s->state = states++;
@@ -936,39 +970,44 @@ static ct_status check_tensors(const char *path, const parsed_header *h, ct_chec
                                t->name);
             s->count = t->shape[0];
         } else {
-            if (layer >= spec->n_layers)
-                return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s' but the model has %d layers", path, t->name,
-                               spec->n_layers);
+            if (version == 1) layer = layer < CT_MODEL_MAX_LAYERS / 2 ? 2 * layer : CT_MODEL_MAX_LAYERS;
+            uint64_t want[4];
+            int wdim = 0;
+            if (layer >= spec->n_layers || !param_shape(spec, layer, is_bias, want, &wdim))
+                return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s', but the model has no parametrised module there", path,
+                               t->name);
             seen[s->kind][layer]++; /* names are unique, so at most once */
             s->layer = layer;
-            const uint64_t o = (uint64_t)spec->sizes[layer + 1], in = (uint64_t)spec->sizes[layer];
-            int ok = is_bias ? (t->ndim == 1 && t->shape[0] == o) : (t->ndim == 2 && t->shape[0] == o && t->shape[1] == in);
+            int ok = t->ndim == wdim;
+            for (int d = 0; ok && d < wdim; d++) ok = t->shape[d] == want[d];
             if (!ok) {
-                char got[128] = "";
+                char got[128] = "", need[128] = "";
                 int off = 0;
                 for (int d = 0; d < t->ndim && off < 100; d++)
                     off += snprintf(got + off, sizeof got - off, d ? ",%llu" : "%llu", (unsigned long long)t->shape[d]);
-                if (is_bias)
-                    return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s' has shape [%s], model needs [%llu]", path,
-                                   t->name, got, (unsigned long long)o);
-                return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s' has shape [%s], model needs [%llu,%llu]", path,
-                               t->name, got, (unsigned long long)o, (unsigned long long)in);
+                off = 0;
+                for (int d = 0; d < wdim; d++)
+                    off += snprintf(need + off, sizeof need - off, d ? ",%llu" : "%llu", (unsigned long long)want[d]);
+                return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s' has shape [%s], model needs [%s]", path, t->name,
+                               got, need);
             }
-            s->count = is_bias ? o : o * in;
+            s->count = shape_count(want, wdim);
         }
         if (t->end < t->begin || t->end - t->begin != 4 * s->count)
             return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor '%s' data_offsets [%llu,%llu] do not span its %llu floats",
                            path, t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
                            (unsigned long long)s->count);
     }
-    int moms = 0;
+    int moms = 0, with_params = 0;
     for (int l = 0; l < spec->n_layers; l++) {
+        if (!ct_model_layer_params(spec, l, NULL, NULL, NULL, NULL)) continue;
+        with_params++;
         if (!seen[TK_WEIGHT][l] || !seen[TK_BIAS][l])
-            return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor layers.%d.%s is missing", path, l,
-                           seen[TK_WEIGHT][l] ? "bias" : "weight");
+            return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: tensor %s%d.%s is missing", path, pre,
+                           version == 1 ? l / 2 : l, seen[TK_WEIGHT][l] ? "bias" : "weight");
         moms += seen[TK_MOM_WEIGHT][l] + seen[TK_MOM_BIAS][l];
     }
-    if (moms != 0 && moms != 2 * spec->n_layers)
+    if (moms != 0 && moms != 2 * with_params)
         return CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: optimizer momentum present for some layers only", path);
     /* offsets: sorted, they must tile [0, data_len) with no gap or overlap */
     qsort(slots, (size_t)h->nt, sizeof *slots, cmp_slot_begin);
@@ -1038,12 +1077,13 @@ static ct_status load_into(const char *path, byte_source *f, ct_checkpoint *out)
     if (st == CT_OK && memchr(hdr, '\0', (size_t)n))
         st = CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: malformed header: NUL byte", path);
     if (st == CT_OK) st = parse_header(path, hdr, (size_t)n, &h);
-    if (st == CT_OK) st = read_metadata(path, &h, out);
+    int version = 0;
+    if (st == CT_OK) st = read_metadata(path, &h, out, &version);
     if (st == CT_OK) {
         slots = calloc((size_t)(h.nt ? h.nt : 1), sizeof *slots);
         if (!slots) st = CT_FAIL(CT_ERR_NOMEM, "checkpoint %s: out of memory", path);
     }
-    if (st == CT_OK) st = check_tensors(path, &h, out, slots, &data_len, &has_momentum, &n_state);
+    if (st == CT_OK) st = check_tensors(path, &h, out, version, slots, &data_len, &has_momentum, &n_state);
     if (st == CT_OK && data_len != size - 8 - n) {
         if (data_len > size - 8 - n)
             st = CT_FAIL(CT_ERR_FORMAT, "checkpoint %s: truncated: the header describes %llu bytes of data, the file has %llu",
@@ -1089,7 +1129,7 @@ static ct_status load_into(const char *path, byte_source *f, ct_checkpoint *out)
         for (int i = 0; st == CT_OK && i < h.nt; i++) {
             const tensor_slot *s = &slots[i];
             size_t w_off = 0, b_off = 0;
-            if (s->kind != TK_STATE) ct_mlp_layer_offsets(&out->spec, s->layer, &w_off, &b_off);
+            if (s->kind != TK_STATE) ct_model_layer_params(&out->spec, s->layer, &w_off, NULL, &b_off, NULL);
             float *dst = s->kind == TK_WEIGHT       ? out->params + w_off
                          : s->kind == TK_BIAS       ? out->params + b_off
                          : s->kind == TK_MOM_WEIGHT ? out->momentum + w_off

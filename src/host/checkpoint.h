@@ -9,11 +9,14 @@
  * data starts at a multiple of 8 bytes.
  *
  * Tensors, in this order:
- *   layers.L.weight [out, in], layers.L.bias [out]            (for each layer L)
- *   optimizer.momentum.layers.L.weight / .bias                (when momentum is saved)
+ *   M.weight, M.bias for each module M with parameters, M counted over every
+ *   module as in torch.nn.Sequential (ReLU, pooling, Flatten included); dense
+ *   weights [out, in], conv weights [out, in, k, k], biases [out]
+ *   optimizer.momentum.M.weight / .bias                        (when momentum is saved)
  *   state.NAME [count]                                        (opaque per-worker vectors)
  *
- * Metadata (all strings): format, format_version, model ("784-256-10"), step,
+ * Metadata (all strings): format, format_version, model (ct_model_spec_format: "mlp:784-256-10",
+ * "cnn:1x28x28:c6k5p2-r-m2-..."; version 1: "784-256-10"), step,
  * epoch, step_in_epoch, seed, virtual_time, norm_mean, norm_std, optionally
  * config (the run's flags as JSON) and extra (opaque resume state), and
  * checksum = "crc32:XXXXXXXX": zlib's CRC-32 of the whole file as written with
@@ -34,7 +37,9 @@
 #include "codedtrain/status.h"
 
 #define CT_CHECKPOINT_FORMAT "codedtrain-checkpoint"
-#define CT_CHECKPOINT_FORMAT_VERSION 1
+/* 2: any model; tensors named as torch.nn.Sequential's state_dict ("0.weight").
+ * 1: MLPs, "layers.L.weight" for dense layer L; still read (module 2L). */
+#define CT_CHECKPOINT_FORMAT_VERSION 2
 /* state tensor names: [A-Za-z0-9._-], at most this long (without "state.") */
 #define CT_CHECKPOINT_STATE_NAME_MAX 128
 
@@ -47,8 +52,8 @@ typedef struct ct_checkpoint_state {
 } ct_checkpoint_state;
 
 typedef struct ct_checkpoint {
-    ct_mlp_spec spec;
-    size_t P;             /* ct_mlp_param_count(&spec) */
+    ct_model_spec spec;
+    size_t P;             /* ct_model_param_count(&spec) */
     float *params;        /* P floats, host, flat layout of nn.h */
     float *momentum;      /* P floats, host; NULL: no optimizer state */
     long step;            /* steps completed */

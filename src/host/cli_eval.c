@@ -70,12 +70,12 @@ static ct_status count_correct(const eval_args *a, const ct_checkpoint *ck, cons
     ct_backend_config bc = CT_BACKEND_CONFIG_INIT;
     bc.threads = a->threads;
     ct_backend *be = NULL;
-    ct_mlp_workspace *ws = NULL;
+    ct_model_workspace *ws = NULL;
     float *params = NULL, *xb = NULL, *hlogits = NULL;
-    const int classes = ck->spec.sizes[ck->spec.n_layers];
+    const int classes = ck->spec.classes;
     *correct = 0;
     ct_status st = ct_backend_create(a->device, &bc, &be);
-    if (st == CT_OK) st = ct_mlp_workspace_create(be, &ck->spec, CT_EVAL_CLI_BATCH, &ws);
+    if (st == CT_OK) st = ct_model_workspace_create(be, &ck->spec, CT_EVAL_CLI_BATCH, &ws);
     if (st == CT_OK) st = be->ops->alloc(be, ck->P * sizeof(float), (void **)&params);
     if (st == CT_OK) st = be->ops->alloc(be, (size_t)CT_EVAL_CLI_BATCH * test->dim * sizeof(float), (void **)&xb);
     if (st == CT_OK && !(hlogits = malloc((size_t)CT_EVAL_CLI_BATCH * classes * sizeof(float))))
@@ -89,7 +89,7 @@ static ct_status count_correct(const eval_args *a, const ct_checkpoint *ck, cons
     if (be) {
         be->ops->free(be, params);
         be->ops->free(be, xb);
-        ct_mlp_workspace_destroy(ws);
+        ct_model_workspace_destroy(ws);
         ct_backend_destroy(be);
     }
     free(hlogits);
@@ -117,10 +117,10 @@ int ct_cli_eval(int argc, char **argv) {
         st = a.cifar ? ct_dataset_load_cifar10(dir, 0, &test) : ct_dataset_load_idx_dir(dir, 0, &test);
     }
     if (st == CT_OK) {
-        const int in = ck.spec.sizes[0], classes = ck.spec.sizes[ck.spec.n_layers];
+        const int in = ct_model_input_dim(&ck.spec), classes = ck.spec.classes;
         if (test.dim != in || test.classes != classes) {
             char model[512];
-            ct_mlp_spec_format(&ck.spec, model, sizeof model);
+            ct_model_spec_format(&ck.spec, model, sizeof model);
             st = CT_FAIL(CT_ERR_INVALID_ARG,
                          "checkpoint %s: model %s takes %d features and %d classes, the test set has %d and %d",
                          a.checkpoint, model, in, classes, test.dim, test.classes);

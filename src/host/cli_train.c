@@ -15,13 +15,21 @@ static void train_usage(FILE *f) {
     fprintf(f,
             "usage: codedtrain train [options]\n"
             "\n"
-            "Trains an MLP with minibatch SGD and reports test accuracy per epoch.\n"
+            "Trains an MLP or a CNN with minibatch SGD and reports test accuracy per epoch.\n"
             "\n"
             "model and data:\n"
             "  --model SPEC          mlp:784-256-10 (default; the whole chain), mlp:256 (one hidden layer,\n"
-            "                        input and classes from the data), logreg\n"
+            "                        input and classes from the data), logreg, lenet5, cifarnet, or\n"
+            "                        cnn:TOKENS (docs/models.md), tokens joined by '-':\n"
+            "                          cOUTkKpPsS conv (k default 3, p 0, s 1)  mK[sS] max pool  aK[sS] avg pool\n"
+            "                          r ReLU  fN dense  N last dense, to the classes (must end the string)\n"
+            "                        e.g. cnn:c32k3p1-r-m2-c64k3p1-r-m2-f256-r-10; the input shape comes from\n"
+            "                        the data (1x28x28, 3x32x32) or a prefix cnn:CxHxW:TOKENS\n"
             "  --dataset KIND        idx (default), cifar10, synthetic:N,DIM,CLASSES\n"
             "  --data DIR            IDX or CIFAR-10 directory (default %s)\n"
+            "  --augment A           none (default), crop:P (random shift by up to P pixels, zero fill),\n"
+            "                        flip (horizontal, p = 1/2), crop:P+flip; drawn per (seed, epoch, sample),\n"
+            "                        so every worker holding a sample augments it alike\n"
             "optimisation:\n"
             "  --epochs E            epochs (default 5)\n"
             "  --batch B             minibatch size (default 128)\n"
@@ -109,6 +117,8 @@ static void train_usage(FILE *f) {
             "  codedtrain train --config run.jsonl --log rerun.jsonl        # the same run again\n"
             "  codedtrain train --model mlp:784-512-512-10 --device cpu --threads 2 --epochs 2\n"
             "  codedtrain train --dataset synthetic:20000,64,10 --model mlp:128 --epochs 3\n"
+            "  codedtrain train --model lenet5 --epochs 10 --target-acc 0.9\n"
+            "  codedtrain train --dataset cifar10 --data cifar-10-batches-bin --model cnn:c32k3p1-r-m2-c64k3p1-r-m2-f256-r-10\n"
             "  codedtrain train --target-acc 0.85 --epochs 30 --log run.jsonl\n"
             "  codedtrain train --device cpu --workers 8 --code cyclic --stragglers 2 --straggle drop:3,5 --epochs 2\n"
             "  codedtrain train --workers 16 --code frep --stragglers 3 --clock virtual \\\n"
@@ -162,6 +172,7 @@ ct_status ct_cli_train_flag(int argc, char **argv, int *ip, ct_train_config *c, 
     /* other data than a --config run's: its checksum no longer applies */
     else if (!strcmp(a, "--dataset")) { VALUE(); CT_TRY(parse_dataset(v, c)); c->expect_data_checksum = NULL; }
     else if (!strcmp(a, "--data")) { VALUE(); c->data_dir = v; c->expect_data_checksum = NULL; }
+    else if (!strcmp(a, "--augment")) { VALUE(); c->augment = v; }
     else if (!strcmp(a, "--epochs")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 100000, &c->epochs)); }
     else if (!strcmp(a, "--batch")) { VALUE(); CT_TRY(ct_arg_int(a, v, 1, 1 << 20, &c->batch)); }
     else if (!strcmp(a, "--lr")) { VALUE(); CT_TRY(ct_arg_double(a, v, 1e-12, 1e3, &c->lr)); }

@@ -73,7 +73,7 @@ static ct_status make_code(ct_master *m) {
     return CT_OK;
 }
 
-ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, const ct_dataset *train,
+ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, const ct_dataset *train,
                            ct_backend *master_be, ct_master **out) {
     *out = NULL;
     ct_master *m = calloc(1, sizeof *m);
@@ -82,9 +82,14 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
     m->cfg = c;
     m->be = master_be;
     m->data = train;
-    m->P = ct_mlp_param_count(spec);
+    m->P = ct_model_param_count(spec);
     m->t0 = ct_now_s();
 #define GO(x) do { if (st == CT_OK) st = (x); } while (0)
+    GO(ct_augment_parse(c->augment, &m->augment));
+    if (st == CT_OK && ct_augment_active(&m->augment) && train->c < 1)
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--augment %s needs image data (IDX or CIFAR-10), not flat features", c->augment);
+    if (st == CT_OK && ct_augment_active(&m->augment) && c->transport != 0)
+        st = CT_FAIL(CT_ERR_UNSUPPORTED, "--augment is not supported with --transport mpi or nccl yet");
     GO(make_code(m));
     if (st == CT_OK) {
         m->n = ct_code_n_workers(m->code);
@@ -125,9 +130,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
     /* One weighted pass is the same gradient as the workers' messages when the
      * decode is linear in full-precision messages that are all finite: virtual
      * clock, no compression, no async peeling, no NaN injection (which would
-     * make erasures of results). The workers still exist; they just never run. */
+     * make erasures of results), no augmentation (the pass gathers plain samples;
+     * the workers augment theirs). The workers still exist; they just never run. */
     if (st == CT_OK && c->clock == CT_CLOCK_VIRTUAL && m->n > 1 && !c->per_worker_messages && !c->compress &&
-        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag)) {
+        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag) &&
+        !ct_augment_active(&m->augment)) {
         st = ct_weighted_pass_create(master_be, spec, train, m->batch, &m->weighted);
         if (st == CT_OK && !(m->part_w = calloc((size_t)m->k, sizeof *m->part_w)))
             st = CT_FAIL(CT_ERR_NOMEM, "master: partition weights");
@@ -177,7 +184,7 @@ ct_status ct_master_create(const ct_train_config *c, const ct_mlp_spec *spec, co
                                .max_d = ct_code_load(m->code, i) > 0 ? ct_code_load(m->code, i) : 1,
                                .max_m = ct_code_messages(m->code, i) > 0 ? ct_code_messages(m->code, i) : 1,
                                .max_per_part = m->per_part, .threaded = m->n > 1,
-                               .compress = (ct_compress)c->compress,
+                               .compress = (ct_compress)c->compress, .augment = m->augment, .augment_seed = c->seed,
                                .transport = c->transport}; /* transport seam: mpi makes worker i a proxy for rank i+1 */
         st = ct_worker_create(&wc, &m->w[i]);
         if (st == CT_OK) {
@@ -588,6 +595,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
         ct_task t = {.step = step, .d = d, .m = ct_code_messages(m->code, i), .per_part = m->per_part,
                      .inv_batch = 1.0f / (float)m->batch, .samples = m->samples[i], .E = ct_code_encoding(m->code, i),
                      .draw = m->draw[i], .real_throttle = c->clock == CT_CLOCK_REAL, .general_path = c->general_path,
+                     .epoch = epoch,
                      .compress = (ct_compress)c->compress,
                      .quant_seed = ct_hash64(c->seed ^ 0x51554E54ull, (uint64_t)step * (uint64_t)m->n + (uint64_t)i)};
         w->task = t; /* submitted by the wait below */

@@ -68,7 +68,7 @@ typedef struct ct_step_info {
 typedef struct ct_master ct_master;
 
 /* `params` and `grad` are device buffers on master_be (P floats). */
-ct_status ct_master_create(const ct_train_config *cfg, const ct_mlp_spec *spec, const ct_dataset *train,
+ct_status ct_master_create(const ct_train_config *cfg, const ct_model_spec *spec, const ct_dataset *train,
                            ct_backend *master_be, ct_master **out);
 void ct_master_destroy(ct_master *m);
 /* minibatch geometry: samples per partition slice, steps per epoch, effective batch */

@@ -28,6 +28,7 @@ struct ct_master {
     int has_oracle;    /* the straggler model told the policy the true mean response times */
     int32_t *perm;
     int perm_epoch;    /* epoch whose permutation perm holds (0: none yet) */
+    ct_augment augment; /* every worker augments a sample alike: keyed by (seed, epoch, index) */
     int32_t **samples; /* per worker: its partitions' slices this step */
     uint64_t *mask;
     double vnow, t0;

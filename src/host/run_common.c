@@ -85,13 +85,15 @@ ct_status ct_run_check_config(const ct_train_config *c) {
     return CT_OK;
 }
 
-ct_status ct_run_check_memory(const ct_train_config *c, const ct_mlp_spec *spec) {
+ct_status ct_run_check_memory(const ct_train_config *c, const ct_model_spec *spec) {
     const unsigned long long limit = ct_mem_limit_bytes();
     if (!limit) return CT_OK;
-    double P = 0, widest = 0;
+    const double P = (double)ct_model_param_count(spec);
+    double widest = 0;
     for (int l = 0; l < spec->n_layers; l++) {
-        P += (double)spec->sizes[l] * spec->sizes[l + 1] + spec->sizes[l + 1];
-        if (spec->sizes[l + 1] > widest) widest = spec->sizes[l + 1];
+        const ct_layer *L = &spec->layers[l];
+        const double out = (double)L->out_c * L->out_h * L->out_w;
+        if (out > widest) widest = out;
     }
     /* a lower bound, not a forecast: the master's parameters, gradient and
      * momentum; per worker a parameter replica, one message and one partition
@@ -117,7 +119,7 @@ ct_status ct_run_check_memory(const ct_train_config *c, const ct_mlp_spec *spec)
     const double have = (double)limit;
     if (bytes > have) {
         char ms[256];
-        ct_mlp_spec_format(spec, ms, sizeof ms);
+        ct_model_spec_format(spec, ms, sizeof ms);
         return CT_FAIL(CT_ERR_INVALID_ARG,
                        "--model %s (%s): %.0f parameters need at least %.1f GiB with %d worker%s (parameters, gradient, momentum, "
                        "one replica, message and partition gradient per worker), more than this machine's %.1f GiB; "
@@ -127,14 +129,14 @@ ct_status ct_run_check_memory(const ct_train_config *c, const ct_mlp_spec *spec)
     return CT_OK;
 }
 
-ct_status ct_run_test_accuracy(ct_backend *be, ct_mlp_workspace *ws, const float *params, const ct_dataset *test,
+ct_status ct_run_test_accuracy(ct_backend *be, ct_model_workspace *ws, const float *params, const ct_dataset *test,
                                int batch, float *xb, float *hlogits, int classes, double *acc) {
     long correct = 0;
     for (int i = 0; i < test->n; i += batch) {
         int nb = test->n - i < batch ? test->n - i : batch;
         const float *logits = NULL;
         CT_TRY(be->ops->memcpy_h2d(be, xb, test->x + (size_t)i * test->dim, (size_t)nb * test->dim * sizeof(float)));
-        CT_TRY(ct_mlp_forward(ws, params, xb, nb, &logits));
+        CT_TRY(ct_model_forward(ws, params, xb, nb, &logits));
         CT_TRY(be->ops->memcpy_d2h(be, hlogits, logits, (size_t)nb * classes * sizeof(float)));
         CT_TRY(be->ops->sync(be));
         for (int r = 0; r < nb; r++) {

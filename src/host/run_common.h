@@ -19,10 +19,10 @@ ct_status ct_run_load_data(const ct_train_config *c, ct_dataset *train, ct_datas
 ct_status ct_run_check_config(const ct_train_config *c);
 /* Refuses a model whose parameters, optimizer state and per-worker copies
  * could never fit in this machine's memory, before anything is allocated. */
-ct_status ct_run_check_memory(const ct_train_config *c, const ct_mlp_spec *spec);
+ct_status ct_run_check_memory(const ct_train_config *c, const ct_model_spec *spec);
 /* Test accuracy of `params`: forward in batches of up to `batch` rows through
  * xb (device, batch x dim) and hlogits (host, batch x classes). */
-ct_status ct_run_test_accuracy(ct_backend *be, ct_mlp_workspace *ws, const float *params, const ct_dataset *test,
+ct_status ct_run_test_accuracy(ct_backend *be, ct_model_workspace *ws, const float *params, const ct_dataset *test,
                                int batch, float *xb, float *hlogits, int classes, double *acc);
 /* Start a log record with the fields every trainer writes first; the caller adds
  * its own fields, then ct_run_write_record. */

@@ -30,10 +30,10 @@ typedef struct trainer {
     const ct_train_config *cfg; /* with defaults resolved (threads) */
     ct_master *master;
     ct_dataset train, test;
-    ct_mlp_spec spec;
+    ct_model_spec spec;
     ct_lr_schedule sched;
     ct_backend *be;
-    ct_mlp_workspace *ws;
+    ct_model_workspace *ws;
     size_t P;
     float *params, *grad, *mom, *xb; /* device */
     float *hlogits;                  /* host */
@@ -66,18 +66,18 @@ static ct_status setup_device(trainer *t) {
     bc.threads = c->threads;
     CT_TRY(ct_backend_create(c->device, &bc, &t->be));
     ct_backend *be = t->be;
-    t->P = ct_mlp_param_count(&t->spec);
-    CT_TRY(ct_mlp_workspace_create(be, &t->spec, CT_EVAL_BATCH, &t->ws));
+    t->P = ct_model_param_count(&t->spec);
+    CT_TRY(ct_model_workspace_create(be, &t->spec, CT_EVAL_BATCH, &t->ws));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->params));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->grad));
     CT_TRY(be->ops->alloc(be, t->P * sizeof(float), (void **)&t->mom));
     CT_TRY(be->ops->alloc(be, (size_t)CT_EVAL_BATCH * t->train.dim * sizeof(float), (void **)&t->xb));
-    t->hlogits = malloc((size_t)CT_EVAL_BATCH * t->spec.sizes[t->spec.n_layers] * sizeof(float));
+    t->hlogits = malloc((size_t)CT_EVAL_BATCH * t->spec.classes * sizeof(float));
     if (!t->hlogits) return CT_FAIL(CT_ERR_NOMEM, "host evaluation buffer: out of memory");
 
     float *init = malloc(t->P * sizeof(float));
     if (!init) return CT_FAIL(CT_ERR_NOMEM, "parameter init: out of memory (%zu floats)", t->P);
-    ct_mlp_init_params(&t->spec, c->seed, init);
+    ct_model_init_params(&t->spec, c->seed, init);
     ct_status st = be->ops->memcpy_h2d(be, t->params, init, t->P * sizeof(float));
     if (st == CT_OK) st = be->ops->sync(be);
     free(init);
@@ -94,7 +94,7 @@ static void trainer_free(trainer *t) {
         be->ops->free(be, t->grad);
         be->ops->free(be, t->mom);
         be->ops->free(be, t->xb);
-        ct_mlp_workspace_destroy(t->ws);
+        ct_model_workspace_destroy(t->ws);
         ct_backend_destroy(be);
     }
     free(t->hlogits);
@@ -110,7 +110,7 @@ static void trainer_free(trainer *t) {
 /* Test accuracy of the current parameters. */
 static ct_status evaluate(trainer *t, double *acc) {
     return ct_run_test_accuracy(t->be, t->ws, t->params, &t->test, CT_EVAL_BATCH, t->xb, t->hlogits,
-                                t->spec.sizes[t->spec.n_layers], acc);
+                                t->spec.classes, acc);
 }
 
 static int progress_is_bar(const ct_train_config *c) {
@@ -260,8 +260,8 @@ static ct_status resume_from(trainer *t, loop_state *ls) {
     CT_TRY(ct_checkpoint_load(c->resume_path, &ck));
     ct_status st = ct_run_check_finite_checkpoint(c->resume_path, &ck);
     char have[512], want[512];
-    ct_mlp_spec_format(&ck.spec, have, sizeof have);
-    ct_mlp_spec_format(&t->spec, want, sizeof want);
+    ct_model_spec_format(&ck.spec, have, sizeof have);
+    ct_model_spec_format(&t->spec, want, sizeof want);
     const int spe = ct_master_steps_per_epoch(t->master);
     if (st != CT_OK)
         ;
@@ -485,7 +485,9 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = ct_run_load_data(cfg, &t.train, &t.test, &t.norm);
     if (st == CT_OK) st = ct_run_config_data(cfg, &t.train, &t.test, t.checksum);
     /* validate everything the user typed before touching the device or the log */
-    if (st == CT_OK) st = ct_mlp_spec_parse(cfg->model, t.train.dim, t.train.classes, &t.spec);
+    if (st == CT_OK) st = ct_model_spec_parse_for(cfg->model, &t.train, &t.spec);
+    ct_augment aug;
+    if (st == CT_OK) st = ct_augment_parse(cfg->augment, &aug);
     if (st == CT_OK) st = ct_lr_schedule_parse(cfg->lr_schedule, cfg->lr, cfg->epochs, &t.sched);
     if (st == CT_OK) st = ct_run_check_memory(cfg, &t.spec);
     if (st == CT_OK && rank > 0) { /* an MPI worker rank: serve tasks until rank 0 says stop; no output, no log */
@@ -506,8 +508,8 @@ ct_status ct_train_run(const ct_train_config *cfg, ct_train_result *res) {
         snprintf(res->device, sizeof res->device, "%s", t.be->ops->describe(t.be));
         if (cfg->progress != CT_PROGRESS_OFF) {
             char ms[256];
-            ct_mlp_spec_format(&t.spec, ms, sizeof ms);
-            ct_message(CT_MSG_INFO, "device: %s%s\nmodel: mlp %s (%zu parameters), %d train / %d test samples, batch %d\n"
+            ct_model_spec_format(&t.spec, ms, sizeof ms);
+            ct_message(CT_MSG_INFO, "device: %s%s\nmodel: %s (%zu parameters), %d train / %d test samples, batch %d\n"
                    "code: %s%s%s",
                    res->device,
                    cfg->device == CT_DEVICE_AUTO ? (t.be->kind == CT_DEVICE_CUDA ? " (auto: CUDA device found)"

@@ -30,7 +30,7 @@ void ct_transport_finalize(const ct_train_config *cfg) {
     if (cfg && cfg->transport == CT_TRANSPORT_NCCL) ct_nccl_transport_finalize(cfg);
 }
 int ct_mpi_rank(void) { return 0; }
-ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_mlp_spec *spec) {
+ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_model_spec *spec) {
     return CT_FAIL(CT_ERR_INVALID_ARG, "--transport mpi: MPI support was not built");
 }
 ct_status ct_mpi_proxy_create(ct_worker *w, int need_full, ct_mpi_proxy **out) {
@@ -515,7 +515,7 @@ void ct_mpi_proxy_cancel(ct_mpi_proxy *p) {
 typedef struct remote {
     const ct_train_config *cfg;
     const ct_dataset *data;
-    const ct_mlp_spec *spec;
+    const ct_model_spec *spec;
     ct_backend *be;
     ct_worker *w;
     size_t P, words;
@@ -730,11 +730,11 @@ static ct_status serve(remote *r) {
     }
 }
 
-ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_mlp_spec *spec) {
+ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_model_spec *spec) {
     if (!G.up || G.rank == 0) return CT_FAIL(CT_ERR_INTERNAL, "ct_mpi_worker_main: not an MPI worker rank");
     remote r = {.cfg = cfg, .data = train, .spec = spec, .hb_req = MPI_REQUEST_NULL};
     for (int i = 0; i < 1 + CT_WORKER_MAX_MSGS; i++) r.res_req[i] = MPI_REQUEST_NULL;
-    r.P = ct_mlp_param_count(spec);
+    r.P = ct_model_param_count(spec);
     r.words = (r.P + 31) / 32;
     /* the local GPU if there is one (ranks on a node spread over its GPUs), else
      * the CPU, whose cores are shared by the ranks on this node */

@@ -44,7 +44,7 @@ int ct_mpi_rank(void);
 
 /* Ranks > 0: serve tasks from rank 0 until it says shut down. `train` and `spec`
  * are this rank's copies (loaded from the same flags as the master's). */
-ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_mlp_spec *spec);
+ct_status ct_mpi_worker_main(const ct_train_config *cfg, const ct_dataset *train, const ct_model_spec *spec);
 
 /* ---- the master's side (used by worker.c for workers with transport mpi) ---- */
 /* w already holds its master-side buffers (params, msg/bits/scale). */

@@ -574,10 +574,11 @@ typedef struct uep_run {
     ct_uep_setup setup;
     ct_dataset train, test;
     ct_mlp_spec spec;
+    ct_model_spec model; /* the same MLP as a general model (evaluation) */
     ct_lr_schedule sched;
     ct_backend *be;
     ct_uep_mlp *net;
-    ct_mlp_workspace *eval_ws;
+    ct_model_workspace *eval_ws;
     size_t P;
     float *params, *grad, *mom, *xb; /* device */
     float *gref;                     /* device: the exact gradient, for the fidelity statistic */
@@ -631,7 +632,7 @@ static ct_status setup_run(uep_run *r) {
     const int eval_rows = UEP_EVAL_BATCH > c->batch ? UEP_EVAL_BATCH : c->batch;
     CT_TRY(ct_uep_mlp_create(be, &r->spec, c->batch, &r->setup, &r->net));
     /* also computes the exact gradient of each training batch */
-    CT_TRY(ct_mlp_workspace_create(be, &r->spec, eval_rows, &r->eval_ws));
+    CT_TRY(ct_model_workspace_create(be, &r->model, eval_rows, &r->eval_ws));
     CT_TRY(be->ops->alloc(be, r->P * sizeof(float), (void **)&r->params));
     CT_TRY(be->ops->alloc(be, r->P * sizeof(float), (void **)&r->grad));
     CT_TRY(be->ops->alloc(be, r->P * sizeof(float), (void **)&r->mom));
@@ -663,7 +664,7 @@ static void run_free(uep_run *r) {
         be->ops->free(be, r->xb);
         be->ops->free(be, r->yb);
         ct_uep_mlp_destroy(r->net);
-        ct_mlp_workspace_destroy(r->eval_ws);
+        ct_model_workspace_destroy(r->eval_ws);
         ct_backend_destroy(be);
     }
     free(r->hx);
@@ -684,7 +685,7 @@ typedef struct run_sums {
  * the same batch (r->xb, r->yb) at the same parameters. */
 static ct_status grad_fidelity(uep_run *r, int batch, double *rel_err, double *cosine) {
     ct_backend *be = r->be;
-    CT_TRY(ct_mlp_loss_grad(r->eval_ws, r->params, r->xb, r->yb, NULL, batch, 0.0f, r->gref, NULL));
+    CT_TRY(ct_model_loss_grad(r->eval_ws, r->params, r->xb, r->yb, NULL, batch, 0.0f, r->gref, NULL));
     double ng = 0, nh = 0, d = 0;
     CT_TRY(be->ops->nrm2(be, r->P, r->gref, &ng));
     CT_TRY(be->ops->nrm2(be, r->P, r->grad, &nh));
@@ -821,9 +822,15 @@ ct_status ct_uep_train_run(const ct_train_config *cfg, ct_train_result *res) {
     if (st == CT_OK) st = ct_run_load_data(r.cfg, &r.train, &r.test, &norm);
     char checksum[32] = "";
     if (st == CT_OK) st = ct_run_config_data(r.cfg, &r.train, &r.test, checksum);
-    if (st == CT_OK) st = ct_mlp_spec_parse(resolved.model, r.train.dim, r.train.classes, &r.spec);
+    if (st == CT_OK) st = ct_model_spec_parse_for(resolved.model, &r.train, &r.model);
+    /* conv layers are not UEP-coded (docs/models.md says why) */
+    if (st == CT_OK && resolved.augment && strcmp(resolved.augment, "none"))
+        st = CT_FAIL(CT_ERR_UNSUPPORTED, "--uep does not support --augment");
+    if (st == CT_OK && !ct_model_as_mlp(&r.model, &r.spec))
+        st = CT_FAIL(CT_ERR_INVALID_ARG, "--uep with --model '%s': UEP-coded backprop supports MLPs (dense layers) only",
+                     resolved.model);
     if (st == CT_OK) st = ct_lr_schedule_parse(resolved.lr_schedule, resolved.lr, resolved.epochs, &r.sched);
-    if (st == CT_OK) st = ct_run_check_memory(&resolved, &r.spec);
+    if (st == CT_OK) st = ct_run_check_memory(&resolved, &r.model);
     if (st == CT_OK) st = check_shapes(&r.spec, resolved.batch, &r.setup);
     if (st == CT_OK) st = setup_run(&r);
     const ct_uep_setup *u = &r.setup;

@@ -7,7 +7,7 @@
 struct ct_weighted_pass {
     ct_backend *be;
     const ct_dataset *data;
-    ct_mlp_workspace *ws;
+    ct_model_workspace *ws;
     int max_samples, dim;
     size_t P;
     float *x, *w, *loss; /* device */
@@ -16,7 +16,7 @@ struct ct_weighted_pass {
     int32_t *hy;
 };
 
-ct_status ct_weighted_pass_create(ct_backend *be, const ct_mlp_spec *spec, const ct_dataset *data, int max_samples,
+ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data, int max_samples,
                                   ct_weighted_pass **out) {
     *out = NULL;
     ct_weighted_pass *p = calloc(1, sizeof *p);
@@ -26,9 +26,9 @@ ct_status ct_weighted_pass_create(ct_backend *be, const ct_mlp_spec *spec, const
     p->data = data;
     p->max_samples = max_samples;
     p->dim = data->dim;
-    p->P = ct_mlp_param_count(spec);
+    p->P = ct_model_param_count(spec);
     const ct_backend_ops *o = be->ops;
-    CT_TRY(ct_mlp_workspace_create(be, spec, max_samples, &p->ws));
+    CT_TRY(ct_model_workspace_create(be, spec, max_samples, &p->ws));
     CT_TRY(o->alloc(be, (size_t)max_samples * p->dim * sizeof(float), (void **)&p->x));
     CT_TRY(o->alloc(be, (size_t)max_samples * sizeof(int32_t), (void **)&p->y));
     CT_TRY(o->alloc(be, (size_t)max_samples * sizeof(float), (void **)&p->w));
@@ -49,7 +49,7 @@ void ct_weighted_pass_destroy(ct_weighted_pass *p) {
     o->free(p->be, p->y);
     o->free(p->be, p->w);
     o->free(p->be, p->loss);
-    ct_mlp_workspace_destroy(p->ws);
+    ct_model_workspace_destroy(p->ws);
     free(p->hx);
     free(p->hy);
     free(p->hw);
@@ -83,7 +83,7 @@ ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int k, 
         CT_TRY(o->memcpy_h2d(p->be, p->y, p->hy, (size_t)nb * sizeof(int32_t)));
         CT_TRY(o->memcpy_h2d(p->be, p->w, p->hw, (size_t)nb * sizeof(float)));
     }
-    CT_TRY(ct_mlp_loss_grad(p->ws, params, p->x, p->y, p->w, nb, 0.0f, grad, p->loss));
+    CT_TRY(ct_model_loss_grad(p->ws, params, p->x, p->y, p->w, nb, 0.0f, grad, p->loss));
     float hl = 0;
     CT_TRY(o->memcpy_d2h(p->be, &hl, p->loss, sizeof(float)));
     CT_TRY(o->sync(p->be));

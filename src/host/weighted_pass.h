@@ -16,7 +16,7 @@
 typedef struct ct_weighted_pass ct_weighted_pass;
 
 /* buffers for up to max_samples samples on `be` */
-ct_status ct_weighted_pass_create(ct_backend *be, const ct_mlp_spec *spec, const ct_dataset *data, int max_samples,
+ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data, int max_samples,
                                   ct_weighted_pass **out);
 void ct_weighted_pass_destroy(ct_weighted_pass *p);
 /* grad = sum_j part_w[j] g_j, *loss = sum_j part_w[j] L_j over the k partitions,

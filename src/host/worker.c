@@ -66,11 +66,13 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
     w->be = c->backend;
     w->owns_backend = 1;
     w->data = c->data;
+    w->augment = c->augment;
+    w->augment_seed = c->augment_seed;
     w->dim = c->data->dim;
     w->max_d = c->max_d;
     w->max_m = c->max_m;
     w->max_per_part = c->max_per_part;
-    w->P = ct_mlp_param_count(c->spec);
+    w->P = ct_model_param_count(c->spec);
     atomic_store(&w->finished_step, -1);
     atomic_store(&w->computed_step, -1);
     *out = w; /* from here on, ct_worker_destroy cleans up partial state */
@@ -81,7 +83,7 @@ ct_status ct_worker_create(const ct_worker_config *c, ct_worker **out) {
 
     const size_t nb = (size_t)c->max_d * c->max_per_part;
     const ct_backend_ops *o = w->be->ops;
-    CT_TRY(ct_mlp_workspace_create(w->be, c->spec, (int)nb, &w->ws));
+    CT_TRY(ct_model_workspace_create(w->be, c->spec, (int)nb, &w->ws));
     CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->params));
     for (int l = 0; l < c->max_m; l++) CT_TRY(alloc_dev(w, w->P * sizeof(float), (void **)&w->msg[l]));
     /* per-partition gradients for the general path (also forced when m == 1) */
@@ -168,7 +170,7 @@ void ct_worker_destroy(ct_worker *w) {
         o->free(w->be, w->y);
         o->free(w->be, w->w);
         o->free(w->be, w->loss);
-        ct_mlp_workspace_destroy(w->ws);
+        ct_model_workspace_destroy(w->ws);
         o->host_free(w->be, w->hx);
         o->host_free(w->be, w->hy);
         o->host_free(w->be, w->hw);
@@ -222,7 +224,7 @@ static ct_status run_task(ct_worker *w, const ct_task *t, int *abandoned) {
     int32_t *hy = direct ? w->y : w->hy;
     for (int s = 0; s < nb; s++) {
         int32_t idx = t->samples[s];
-        memcpy(hx + (size_t)s * w->dim, w->data->x + (size_t)idx * w->dim, (size_t)w->dim * sizeof(float));
+        ct_augment_sample(w->data, &w->augment, w->augment_seed, t->epoch, idx, hx + (size_t)s * w->dim);
         hy[s] = w->data->y[idx];
     }
     const int fast = t->m == 1 && !t->general_path;

@@ -38,6 +38,7 @@ typedef struct ct_task {
     ct_straggle_draw draw; /* what the straggler model does to this task */
     int real_throttle;     /* apply draw as real delays (real clock) */
     int general_path;      /* per-partition gradients then combine, even when m == 1 */
+    int epoch;             /* the step's epoch: keys the samples' augmentation */
     ct_compress compress;  /* upload messages as 1 bit per coordinate + a scale */
     uint64_t quant_seed;   /* stochastic quantizer: keyed per (run, worker, step) */
 } ct_task;
@@ -58,7 +59,7 @@ typedef struct ct_worker {
     int id;
     ct_backend *be;
     int owns_backend;
-    ct_mlp_workspace *ws;
+    ct_model_workspace *ws;
     size_t P;
     int dim;
     int max_d, max_m, max_per_part;
@@ -84,6 +85,8 @@ typedef struct ct_worker {
     ct_event *computed_ev;  /* recorded when the task's compute is done, before its delay */
     volatile int *cancel;   /* host-visible flag the throttle watches */
     const ct_dataset *data; /* training set (host, shared read-only) */
+    ct_augment augment;     /* applied to every sample gathered, keyed by (augment_seed, epoch, index) */
+    uint64_t augment_seed;
     /* task hand-off */
     pthread_t thread;
     int has_thread;
@@ -112,11 +115,13 @@ typedef struct ct_worker {
 typedef struct ct_worker_config {
     int id;
     ct_backend *backend;     /* the worker's own context (the worker takes ownership) */
-    const ct_mlp_spec *spec;
+    const ct_model_spec *spec;
     const ct_dataset *data;
     int max_d, max_m, max_per_part;
     int threaded;            /* 1: own host thread; 0: run tasks inline in ct_worker_submit */
     ct_compress compress;    /* allocate 1-bit message buffers (and EF state) */
+    ct_augment augment;      /* sample augmentation (none when zeroed) */
+    uint64_t augment_seed;
     int transport;           /* 0 local; 1 mpi: a proxy for rank id+1 (backend only holds its buffers);
                                 2 nccl: a proxy on GPU 0 for a worker on GPU 1 + id mod (ngpu - 1)
                                 (the backend given is replaced by one on GPU 0) */

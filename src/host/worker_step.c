@@ -28,12 +28,12 @@ static ct_status enqueue_ops(ct_worker *w, const ct_task *t, int nb, int fast, i
     if (fast) {
         /* m = 1: the message is linear in the per-sample loss weights, so one
          * weighted backward pass computes sum_j E[0,j] g_j directly */
-        CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, out[0], w->loss));
+        CT_TRY(ct_model_loss_grad(w->ws, params, w->x, w->y, w->w, nb, 0.0f, out[0], w->loss));
     } else {
         const float *G[CT_COMBINE_MAX];
         for (int j = 0; j < t->d; j++) {
             float *gj = w->part_grad + (size_t)j * w->P;
-            CT_TRY(ct_mlp_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
+            CT_TRY(ct_model_loss_grad(w->ws, params, w->x + (size_t)j * t->per_part * w->dim, w->y + (size_t)j * t->per_part,
                                     w->w + (size_t)j * t->per_part, t->per_part, 0.0f, gj, w->loss + j));
             G[j] = gj;
         }

@@ -67,6 +67,17 @@ typedef struct ct_uep_block {
     float w;   /* the pair's weight (any finite value, 0 included) */
 } ct_uep_block;
 
+/* Geometry of a 2-D convolution or pooling window over one NCHW image:
+ * input c x h x w, window kh x kw at `stride` with `pad` zeros on every side,
+ * output oh x ow with oh = (h + 2 pad - kh) / stride + 1 (likewise ow).
+ * ct_conv_geom_check validates it (CT_ERR_INVALID_ARG naming `who`). */
+typedef struct ct_conv_geom {
+    int c, h, w;
+    int kh, kw, stride, pad;
+    int oh, ow;
+} ct_conv_geom;
+ct_status ct_conv_geom_check(const char *who, const ct_conv_geom *g);
+
 /* The op table. Implementations fill every pointer; NULL means unsupported. */
 typedef struct ct_backend_ops {
     const char *name; /* "cpu" or "cuda" */
@@ -132,6 +143,32 @@ typedef struct ct_backend_ops {
     ct_status (*softmax_xent)(ct_backend *be, int rows, int classes, const float *logits,
                               const int32_t *labels, const float *w, float *dlogits,
                               float *loss_out);
+
+    /* ---- convolution and pooling (NCHW activations; see ct_conv_geom) ----
+     * The geometry is a HOST struct, read before the op returns. */
+    /* col[b][(ci*kh + i)*kw + j][oy*ow + ox] = x[b][ci][oy*stride - pad + i][ox*stride - pad + j]
+     * (0 outside the image); x is batch x c x h x w, col batch x (c*kh*kw) x (oh*ow). */
+    ct_status (*im2col)(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *col);
+    /* The adjoint of im2col: dx (overwritten) = sum of the col entries that im2col
+     * read from each pixel. */
+    ct_status (*col2im)(ct_backend *be, const ct_conv_geom *g, int batch, const float *col, float *dx);
+    /* y[b][c][p] = act(y[b][c][p] + bias[c]) in place, batch x channels x spatial; bias may be NULL */
+    ct_status (*channel_bias_act_forward)(ct_backend *be, ct_activation act, int batch, int channels,
+                                          int spatial, const float *bias, float *y);
+    /* db[c] = beta * db[c] + sum_{b,p} dy[b][c][p]  (beta == 0: db is overwritten, never read) */
+    ct_status (*channel_bias_grad)(ct_backend *be, int batch, int channels, int spatial, const float *dy,
+                                   float beta, float *db);
+    /* Pooling over kh x kw windows at the geometry's stride (pad must be 0; g->c
+     * channels pooled separately): y is batch x c x oh x ow. Max pooling records,
+     * per output, the index in its input plane (h*w) of the first maximum;
+     * backward scatters dy there (dx overwritten; windows may overlap). Average
+     * pooling divides by kh*kw. */
+    ct_status (*maxpool_forward)(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y,
+                                 int32_t *argmax);
+    ct_status (*maxpool_backward)(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy,
+                                  const int32_t *argmax, float *dx);
+    ct_status (*avgpool_forward)(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y);
+    ct_status (*avgpool_backward)(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy, float *dx);
 
     /* ---- optimizer ---- */
     /* v = momentum * v + (g + weight_decay * p);  p -= lr * v   (v may be NULL iff momentum == 0) */
@@ -212,7 +249,8 @@ typedef struct ct_backend_ops {
      * non-capturable call. CUDA: uep_block_gemm's split workspace (16 MiB) and
      * cuBLAS's workspace are allocated with the context, so that nothing
      * allocates while recording.
-     * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad,
+     * Capturable ops (CUDA): gemm, bias_act_forward, act_backward, bias_grad, im2col,
+     * col2im, channel_bias_act_forward, channel_bias_grad, the pooling ops,
      * softmax_xent, sgd_update, fill, scale, axpy, flag_nonfinite, combine, sign_pack,
      * unpack_accumulate, uep_block_gemm, throttle, memcpy_d2d, and memcpy_h2d/d2h
      * from PINNED host memory only. NOT capturable: sync, nrm2, dot, all_finite

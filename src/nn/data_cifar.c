@@ -132,6 +132,8 @@ ct_status ct_dataset_load_cifar10(const char *dir, int train, ct_dataset *out) {
     out->n = (int)total;
     out->dim = CIFAR_PIXELS;
     out->classes = CIFAR_CLASSES;
+    out->c = 3; /* the R, G, B planes of 32x32 */
+    out->h = out->w = 32;
     out->x = x;
     out->y = y;
     x = NULL;

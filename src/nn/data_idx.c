@@ -258,6 +258,9 @@ ct_status ct_dataset_load_idx(const char *images_path, const char *labels_path, 
     out->n = (int)n;
     out->dim = (int)dim;
     out->classes = IDX_CLASSES;
+    out->c = 1;
+    out->h = (int)rows;
+    out->w = (int)cols;
     out->x = x;
     out->y = y;
     return CT_OK;

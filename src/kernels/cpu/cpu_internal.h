@@ -41,6 +41,20 @@ ct_status ct_cpu_softmax_xent(ct_backend *be, int rows, int classes, const float
 ct_status ct_cpu_sgd_update(ct_backend *be, size_t n, float lr, float momentum, float weight_decay,
                             float *p, const float *g, float *v);
 
+/* ops_conv.c */
+ct_status ct_cpu_im2col(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *col);
+ct_status ct_cpu_col2im(ct_backend *be, const ct_conv_geom *g, int batch, const float *col, float *dx);
+ct_status ct_cpu_channel_bias_act_forward(ct_backend *be, ct_activation act, int batch, int channels, int spatial,
+                                          const float *bias, float *y);
+ct_status ct_cpu_channel_bias_grad(ct_backend *be, int batch, int channels, int spatial, const float *dy, float beta,
+                                   float *db);
+ct_status ct_cpu_maxpool_forward(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y,
+                                 int32_t *argmax);
+ct_status ct_cpu_maxpool_backward(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy,
+                                  const int32_t *argmax, float *dx);
+ct_status ct_cpu_avgpool_forward(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y);
+ct_status ct_cpu_avgpool_backward(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy, float *dx);
+
 /* ops_vector.c */
 ct_status ct_cpu_fill(ct_backend *be, size_t n, float value, float *x);
 ct_status ct_cpu_scale(ct_backend *be, size_t n, float a, float *x);

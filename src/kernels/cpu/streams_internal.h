@@ -32,6 +32,7 @@
 enum cs_kernel {
     CS_K_GEMM = 0, CS_K_BIAS_ACT, CS_K_ACT_BACK, CS_K_BIAS_GRAD, CS_K_SOFTMAX, CS_K_SGD, CS_K_FILL, CS_K_SCALE,
     CS_K_AXPY, CS_K_REDUCE, CS_K_COMBINE, CS_K_SIGN_PACK, CS_K_UNPACK, CS_K_THROTTLE, CS_K_UEP, CS_K_COPY,
+    CS_K_CONV, /* im2col, col2im, channel bias, pooling (streams_conv.c) */
     CS_K_NONE /* markers (event records): no module */
 };
 
@@ -95,6 +96,7 @@ ct_status cs_sticky(cs_ctx *c);
 
 /* streams_ops.c: the op table entries that enqueue CPU reference ops */
 void cs_fill_ops(ct_backend_ops *o);
+void cs_fill_conv_ops(ct_backend_ops *o); /* streams_conv.c */
 
 /* streams_graph.c: capture and replay, as CUDA stream capture does it */
 /* while capturing, a call that would wait or allocate fails and spoils the capture */

@@ -211,4 +211,5 @@ void cs_fill_ops(ct_backend_ops *o) {
     o->unpack_accumulate = cs_unpack;
     o->throttle = cs_throttle;
     o->uep_block_gemm = cs_uep;
+    cs_fill_conv_ops(o);
 }

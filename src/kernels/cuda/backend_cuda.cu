@@ -243,6 +243,14 @@ static ct_backend_ops make_cuda_ops(void) {
     o.act_backward = ct_cuda_act_backward;
     o.bias_grad = ct_cuda_bias_grad;
     o.softmax_xent = ct_cuda_softmax_xent;
+    o.im2col = ct_cuda_im2col;
+    o.col2im = ct_cuda_col2im;
+    o.channel_bias_act_forward = ct_cuda_channel_bias_act_forward;
+    o.channel_bias_grad = ct_cuda_channel_bias_grad;
+    o.maxpool_forward = ct_cuda_maxpool_forward;
+    o.maxpool_backward = ct_cuda_maxpool_backward;
+    o.avgpool_forward = ct_cuda_avgpool_forward;
+    o.avgpool_backward = ct_cuda_avgpool_backward;
     o.sgd_update = ct_cuda_sgd_update;
     o.fill = ct_cuda_fill;
     o.scale = ct_cuda_scale;

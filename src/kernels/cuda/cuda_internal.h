@@ -98,6 +98,19 @@ ct_status ct_cuda_softmax_xent(ct_backend *be, int rows, int classes, const floa
                                const float *w, float *dlogits, float *loss_out);
 ct_status ct_cuda_sgd_update(ct_backend *be, size_t n, float lr, float momentum, float weight_decay, float *p,
                              const float *g, float *v);
+/* kernels_conv.cu */
+ct_status ct_cuda_im2col(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *col);
+ct_status ct_cuda_col2im(ct_backend *be, const ct_conv_geom *g, int batch, const float *col, float *dx);
+ct_status ct_cuda_channel_bias_act_forward(ct_backend *be, ct_activation act, int batch, int channels, int spatial,
+                                           const float *bias, float *y);
+ct_status ct_cuda_channel_bias_grad(ct_backend *be, int batch, int channels, int spatial, const float *dy,
+                                    float beta, float *db);
+ct_status ct_cuda_maxpool_forward(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y,
+                                  int32_t *argmax);
+ct_status ct_cuda_maxpool_backward(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy,
+                                   const int32_t *argmax, float *dx);
+ct_status ct_cuda_avgpool_forward(ct_backend *be, const ct_conv_geom *g, int batch, const float *x, float *y);
+ct_status ct_cuda_avgpool_backward(ct_backend *be, const ct_conv_geom *g, int batch, const float *dy, float *dx);
 /* kernels_vector.cu */
 ct_status ct_cuda_fill(ct_backend *be, size_t n, float value, float *x);
 ct_status ct_cuda_scale(ct_backend *be, size_t n, float a, float *x);
