@@ -20,7 +20,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # nvcc lives outside PATH on some toolkits: let CMake find it.
 export CUDACXX ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all deps configure build run lenet pyvenv test ctest pytest test-sanitize fuzz-build fuzz-smoke fuzz-long bench clean
+.PHONY: all deps configure build run lenet pyenv test ctest pytest test-sanitize fuzz-build fuzz-smoke fuzz-long bench clean
 
 # libFuzzer harnesses (fuzz/): their own clang + ASan/UBSan build directory.
 FUZZ_BUILD   ?= build-fuzz
@@ -58,26 +58,24 @@ test: ctest
 	$(MAKE) fuzz-smoke
 	$(MAKE) pytest
 
-# the Python package (python/): installed with pip into a virtual environment on
-# Debian's python3 (numpy, torch, pytest from Debian), taking libcodedtrain and
-# the program from this build, then its tests and the PyTorch example
+# One Python environment for the tests, $(BUILD)/pyenv: a virtual environment on
+# Debian's python3 (numpy, torch, pytest from Debian) plus safetensors from PyPI
+# (best effort: without it the checkpoint-in-PyTorch test reports SKIP).
 PYENV ?= $(BUILD)/pyenv
-pytest: build
+pyenv:
 	@[ -x $(PYENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(PYENV)
+	-@$(PYENV)/bin/python -c "import safetensors" 2>/dev/null || \
+	  $(PYENV)/bin/pip install -q --disable-pip-version-check safetensors
+
+# the Python package (python/): installed with pip into that environment, taking
+# libcodedtrain and the program from this build, then its tests and the PyTorch example
+pytest: build pyenv
 	CODEDTRAIN_BUILD_DIR=$(abspath $(BUILD)) $(PYENV)/bin/python -m pip install --quiet --no-build-isolation \
 	    --no-deps --no-index --force-reinstall ./python
 	cd $(BUILD) && $(abspath $(PYENV))/bin/python -m pytest -q $(CURDIR)/python/tests
 
-ctest: build pyvenv
+ctest: build pyenv
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-
-# Python for the checkpoint test: Debian's python3 (its torch and numpy, when
-# installed) plus safetensors from PyPI, in $(BUILD)/pyvenv. Best effort: without
-# it (no network, no python3-venv) that test reports SKIP.
-pyvenv:
-	-@[ -x $(BUILD)/pyvenv/bin/python ] && $(BUILD)/pyvenv/bin/python -c "import safetensors" 2>/dev/null || \
-	  { /usr/bin/python3 -m venv --system-site-packages $(BUILD)/pyvenv && \
-	    $(BUILD)/pyvenv/bin/pip install -q --disable-pip-version-check safetensors; }
 
 test-sanitize:
 	$(MAKE) ctest BUILD=build-sanitize CMAKE_ARGS="-DCT_SANITIZE=ON -DCT_WITH_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"

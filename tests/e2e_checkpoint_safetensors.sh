@@ -8,12 +8,12 @@
 # torch installed, the weights also load into the torch.nn.Sequential of the
 # same layers, and for a LeNet-5 checkpoint the README's snippet (Sequential +
 # safetensors.torch.load_file) gives the accuracy `codedtrain eval` reports.
-# Python: $CT_PYTHON, else the build's venv (make pyvenv: Debian's python3 with
+# Python: $CT_PYTHON, else the build's venv (make pyenv: Debian's python3 with
 # its torch and numpy, plus safetensors from PyPI), else python3. Skipped where
 # that python lacks safetensors or numpy.
 set -u
 bin="$1"
-venv_py="$(dirname "$bin")/pyvenv/bin/python"
+venv_py="$(dirname "$bin")/pyenv/bin/python"
 py="${CT_PYTHON:-python3}"
 [ -z "${CT_PYTHON:-}" ] && [ -x "$venv_py" ] && py="$venv_py"
 tmp="${CT_TEST_TMPDIR:-/tmp}/e2e_ckpt_st.$$"
