@@ -94,7 +94,7 @@ static int compare_run(int argc, char **argv, ct_config_file *store);
 
 /* --out DIR: an existing directory (or one mkdir will create), and every file
  * compare writes there a regular file or new */
-static ct_status check_outputs(const char *out_dir, const run_row *rows, int n_rows) {
+static ct_status check_outputs(const char *out_dir, const run_row *rows, int n_rows, int traces) {
     if (!*out_dir || strlen(out_dir) > 1900) return CT_FAIL(CT_ERR_INVALID_ARG, "--out: empty or longer than 1900 characters");
     struct stat sb;
     if (lstat(out_dir, &sb) == 0) {
@@ -103,16 +103,20 @@ static ct_status check_outputs(const char *out_dir, const run_row *rows, int n_r
         /* to be created: its parent must take it, checked as if it were a file */
         return ct_outpath_check("--out", out_dir);
     }
+    /* exactly the files this run will write: the plots only where gnuplot is, traces only with --trace */
+    const int plots = ct_plot_available();
     char path[2048];
-    static const char *const fixed[] = {"compare.csv", "compare.png"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", out_dir, fixed[i]);
+    snprintf(path, sizeof path, "%s/compare.csv", out_dir);
+    CT_TRY(ct_outpath_check("--out", path));
+    if (plots) {
+        snprintf(path, sizeof path, "%s/compare.png", out_dir);
         CT_TRY(ct_outpath_check("--out", path));
     }
-    static const char *const per_code[] = {"jsonl", "timeline.png", "trace.json"};
+    const struct { const char *suffix; int written; } per_code[] = {{"jsonl", 1}, {"timeline.png", plots}, {"trace.json", traces}};
     for (int r = 0; r < n_rows; r++)
         for (int i = 0; i < 3; i++) {
-            snprintf(path, sizeof path, "%s/%.64s.%s", out_dir, rows[r].code, per_code[i]);
+            if (!per_code[i].written) continue;
+            snprintf(path, sizeof path, "%s/%.64s.%s", out_dir, rows[r].code, per_code[i].suffix);
             CT_TRY(ct_outpath_check("--out", path));
         }
     return CT_OK;
@@ -173,7 +177,7 @@ static int compare_run(int argc, char **argv, ct_config_file *store) {
     if (st == CT_OK && (cfg.checkpoint_path || cfg.resume_path))
         st = CT_FAIL(CT_ERR_INVALID_ARG, "%s: compare trains once per code; every run would write the same checkpoint",
                      cfg.checkpoint_path ? "--checkpoint" : "--resume");
-    if (st == CT_OK) st = check_outputs(out_dir, rows, n_rows);
+    if (st == CT_OK) st = check_outputs(out_dir, rows, n_rows, traces);
     if (st != CT_OK) {
         fprintf(stderr, "codedtrain compare: %s\n", ct_last_error());
         return ct_status_exit_code(st);
