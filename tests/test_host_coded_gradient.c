@@ -229,6 +229,7 @@ int main(void) {
     augment = "crop:1+flip";
     test_exact_codes_under_drop(CT_DEVICE_CPU);
     test_fast_vs_general_path(CT_DEVICE_CPU);
+    test_weighted_pass_vs_workers(CT_DEVICE_CPU); /* the pass augments as the workers do */
     {
         fixture f;
         if (fixture_init(&f, CT_DEVICE_CPU)) {

@@ -130,12 +130,11 @@ ct_status ct_master_create(const ct_train_config *c, const ct_model_spec *spec, 
     /* One weighted pass is the same gradient as the workers' messages when the
      * decode is linear in full-precision messages that are all finite: virtual
      * clock, no compression, no async peeling, no NaN injection (which would
-     * make erasures of results), no augmentation (the pass gathers plain samples;
-     * the workers augment theirs). The workers still exist; they just never run. */
+     * make erasures of results). The pass augments samples as the workers do.
+     * The workers still exist; they just never run. */
     if (st == CT_OK && c->clock == CT_CLOCK_VIRTUAL && m->n > 1 && !c->per_worker_messages && !c->compress &&
-        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag) &&
-        !ct_augment_active(&m->augment)) {
-        st = ct_weighted_pass_create(master_be, spec, train, m->batch, &m->weighted);
+        !m->async && c->transport == CT_TRANSPORT_LOCAL && !ct_straggler_poisons(m->strag)) {
+        st = ct_weighted_pass_create(master_be, spec, train, &m->augment, c->seed, m->batch, &m->weighted);
         if (st == CT_OK && !(m->part_w = calloc((size_t)m->k, sizeof *m->part_w)))
             st = CT_FAIL(CT_ERR_NOMEM, "master: partition weights");
     }
@@ -710,7 +709,7 @@ ct_status ct_master_step(ct_master *m, long step, int epoch, int step_in_epoch, 
                 const float *E = ct_code_encoding(m->code, wi);
                 for (int j = 0; j < d; j++) m->part_w[parts[j]] += (double)m->coefs[t] * E[l * d + j];
             }
-            CT_TRY(ct_weighted_pass_run(m->weighted, params, m->k, m->part_w, m->perm, m->part_size, m->slice_off,
+            CT_TRY(ct_weighted_pass_run(m->weighted, params, epoch, m->k, m->part_w, m->perm, m->part_size, m->slice_off,
                                         m->per_part, 1.0f / (float)m->batch, grad, &info->loss));
         } else if (c->compress) {
             /* decode straight from the packed bits: g_hat = sum a_t scale_t sign_t */

@@ -7,6 +7,8 @@
 struct ct_weighted_pass {
     ct_backend *be;
     const ct_dataset *data;
+    ct_augment aug;
+    uint64_t seed;
     ct_model_workspace *ws;
     int max_samples, dim;
     size_t P;
@@ -16,14 +18,16 @@ struct ct_weighted_pass {
     int32_t *hy;
 };
 
-ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data, int max_samples,
-                                  ct_weighted_pass **out) {
+ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data,
+                                  const ct_augment *aug, uint64_t seed, int max_samples, ct_weighted_pass **out) {
     *out = NULL;
     ct_weighted_pass *p = calloc(1, sizeof *p);
     if (!p) return CT_FAIL(CT_ERR_NOMEM, "weighted pass: out of memory");
     *out = p; /* destroy cleans up a partial one */
     p->be = be;
     p->data = data;
+    p->aug = *aug;
+    p->seed = seed;
     p->max_samples = max_samples;
     p->dim = data->dim;
     p->P = ct_model_param_count(spec);
@@ -56,7 +60,7 @@ void ct_weighted_pass_destroy(ct_weighted_pass *p) {
     free(p);
 }
 
-ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int k, const double *part_w,
+ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int epoch, int k, const double *part_w,
                                const int32_t *perm, int part_size, int offset, int per_part, float inv_batch,
                                float *grad, double *loss) {
     const ct_backend_ops *o = p->be->ops;
@@ -71,7 +75,7 @@ ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int k, 
         const int32_t *src = perm + (size_t)j * part_size + offset;
         const float wj = (float)part_w[j] * inv_batch;
         for (int s = 0; s < per_part; s++, nb++) {
-            memcpy(hx + (size_t)nb * p->dim, p->data->x + (size_t)src[s] * p->dim, (size_t)p->dim * sizeof(float));
+            ct_augment_sample(p->data, &p->aug, p->seed, epoch, src[s], hx + (size_t)nb * p->dim);
             hy[nb] = p->data->y[src[s]];
             hw[nb] = wj;
         }

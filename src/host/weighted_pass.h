@@ -15,15 +15,16 @@
 
 typedef struct ct_weighted_pass ct_weighted_pass;
 
-/* buffers for up to max_samples samples on `be` */
-ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data, int max_samples,
-                                  ct_weighted_pass **out);
+/* buffers for up to max_samples samples on `be`; samples are augmented as the
+ * workers augment them (aug may be inactive; keyed by seed, epoch and index) */
+ct_status ct_weighted_pass_create(ct_backend *be, const ct_model_spec *spec, const ct_dataset *data,
+                                  const ct_augment *aug, uint64_t seed, int max_samples, ct_weighted_pass **out);
 void ct_weighted_pass_destroy(ct_weighted_pass *p);
 /* grad = sum_j part_w[j] g_j, *loss = sum_j part_w[j] L_j over the k partitions,
  * where partition j's slice is perm[j * part_size + offset ...] (per_part
  * samples) and g_j, L_j are inv_batch times its summed gradient and loss.
  * Partitions of weight 0 are not computed. */
-ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int k, const double *part_w,
+ct_status ct_weighted_pass_run(ct_weighted_pass *p, const float *params, int epoch, int k, const double *part_w,
                                const int32_t *perm, int part_size, int offset, int per_part, float inv_batch,
                                float *grad, double *loss);
 
